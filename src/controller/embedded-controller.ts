@@ -1,0 +1,257 @@
+/**
+ * The single-node controller: this broker is the whole cluster. It owns the
+ * topic metadata, persists it in the log directory, and tells the local
+ * replica manager what it hosts through the same ReplicaDelegate calls a
+ * remote controller's LeaderAndIsr / StopReplica requests turn into — so the
+ * broker has one code path whether it is alone or in a cluster.
+ */
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import type { Uuid } from '../protocol/primitives.js';
+import { assignReplicas } from './assignment.js';
+import { MetadataFileWriter, readMetadataFile } from './metadata-file.js';
+import { INTERNAL_TOPICS, collisionKey, hasCollisionChars, invalidTopicNameReason } from './topic-name.js';
+import type {
+  BrokerRegistration,
+  Controller,
+  CreateTopicSpec,
+  PartitionState,
+  ReplicaDelegate,
+  TopicRecord,
+} from './types.js';
+import { randomUuid } from './uuid.js';
+
+export interface EmbeddedControllerOptions {
+  broker: BrokerRegistration;
+  /** Where the metadata document lives (the first log directory). */
+  metadataDir: string;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  deleteTopicEnable: boolean;
+  /** Returns an error message for invalid topic overrides, or null. */
+  validateTopicConfigs(configs: Record<string, string>): string | null;
+  delegate: ReplicaDelegate;
+}
+
+export class EmbeddedController implements Controller {
+  private readonly byName = new Map<string, TopicRecord>();
+  private readonly byId = new Map<Uuid, TopicRecord>();
+  private readonly writer: MetadataFileWriter;
+
+  private constructor(
+    private readonly options: EmbeddedControllerOptions,
+    readonly clusterId: string,
+    topics: TopicRecord[],
+  ) {
+    this.writer = new MetadataFileWriter(options.metadataDir);
+    for (const topic of topics) this.index(topic);
+  }
+
+  /** Loads (or creates) the metadata and hands every partition to the local replica manager. */
+  static async open(options: EmbeddedControllerOptions): Promise<EmbeddedController> {
+    const doc = await readMetadataFile(options.metadataDir);
+    const controller = new EmbeddedController(options, doc?.clusterId ?? randomUuid(), doc?.topics ?? []);
+    if (!doc) await controller.persist();
+    for (const topic of controller.byName.values()) {
+      await options.delegate.applyPartitionStates(topic, topic.partitions);
+    }
+    return controller;
+  }
+
+  get controllerId(): number {
+    return this.options.broker.brokerId;
+  }
+
+  brokers(): BrokerRegistration[] {
+    return [this.options.broker];
+  }
+
+  topics(): TopicRecord[] {
+    return [...this.byName.values()];
+  }
+
+  topic(name: string): TopicRecord | undefined {
+    return this.byName.get(name);
+  }
+
+  topicById(topicId: Uuid): TopicRecord | undefined {
+    return this.byId.get(topicId);
+  }
+
+  async createTopic(spec: CreateTopicSpec, validateOnly: boolean): Promise<TopicRecord> {
+    const reason = invalidTopicNameReason(spec.name);
+    if (reason) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason);
+    if (this.byName.has(spec.name)) {
+      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${spec.name}' already exists.`);
+    }
+    if (hasCollisionChars(spec.name)) {
+      const key = collisionKey(spec.name);
+      const clash = this.topics().find((t) => collisionKey(t.name) === key);
+      if (clash) {
+        throw new KafkaError(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Topic '${spec.name}' collides with existing topic: ${clash.name}`,
+        );
+      }
+    }
+    const replicaLists = this.replicaListsFor(spec);
+    const configError = this.options.validateTopicConfigs(spec.configs);
+    if (configError) throw new KafkaError(ErrorCode.INVALID_CONFIG, configError);
+
+    const topic: TopicRecord = {
+      name: spec.name,
+      topicId: randomUuid(),
+      internal: INTERNAL_TOPICS.has(spec.name),
+      partitions: replicaLists.map((replicas, partition) => this.initialState(partition, replicas)),
+      configs: { ...spec.configs },
+    };
+    if (validateOnly) return topic;
+    this.index(topic);
+    await this.persist();
+    await this.options.delegate.applyPartitionStates(topic, topic.partitions);
+    return topic;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topic = this.byName.get(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    if (!this.options.deleteTopicEnable) {
+      throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled (delete.topic.enable=false).');
+    }
+    this.byName.delete(name);
+    this.byId.delete(topic.topicId);
+    await this.persist();
+    await this.options.delegate.stopReplicas(topic, topic.partitions.map((p) => p.partition), true);
+  }
+
+  async createPartitions(
+    name: string,
+    totalCount: number,
+    assignments: number[][] | null,
+    validateOnly: boolean,
+  ): Promise<TopicRecord> {
+    const topic = this.byName.get(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const current = topic.partitions.length;
+    if (totalCount <= current) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PARTITIONS,
+        `Topic currently has ${current} partitions, which is higher than or equal to the requested ${totalCount}.`,
+      );
+    }
+    const added = totalCount - current;
+    const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
+    let lists: number[][];
+    if (assignments) {
+      if (assignments.length !== added) {
+        throw new KafkaError(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Increasing the number of partitions by ${added} but ${assignments.length} assignments provided.`,
+        );
+      }
+      assignments.forEach((replicas) => this.checkReplicaList(replicas, replicationFactor));
+      lists = assignments;
+    } else {
+      lists = this.assign(added, replicationFactor, current);
+    }
+    const newStates = lists.map((replicas, i) => this.initialState(current + i, replicas));
+    const grown: TopicRecord = { ...topic, partitions: [...topic.partitions, ...newStates] };
+    if (validateOnly) return grown;
+    this.index(grown);
+    await this.persist();
+    await this.options.delegate.applyPartitionStates(grown, newStates);
+    return grown;
+  }
+
+  async alterTopicConfigs(
+    name: string,
+    configs: Record<string, string | null>,
+    incremental: boolean,
+    validateOnly: boolean,
+  ): Promise<void> {
+    const topic = this.byName.get(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const next: Record<string, string> = incremental ? { ...topic.configs } : {};
+    for (const [key, value] of Object.entries(configs)) {
+      if (value === null) delete next[key];
+      else next[key] = value;
+    }
+    const configError = this.options.validateTopicConfigs(next);
+    if (configError) throw new KafkaError(ErrorCode.INVALID_CONFIG, configError);
+    if (validateOnly) return;
+    const updated: TopicRecord = { ...topic, configs: next };
+    this.index(updated);
+    await this.persist();
+    this.options.delegate.topicConfigChanged(updated);
+  }
+
+  async close(): Promise<void> {
+    await this.persist();
+  }
+
+  private replicaListsFor(spec: CreateTopicSpec): number[][] {
+    if (spec.assignments && spec.assignments.size > 0) {
+      if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) {
+        throw new KafkaError(
+          ErrorCode.INVALID_REQUEST,
+          'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+        );
+      }
+      const lists: number[][] = [];
+      for (let p = 0; p < spec.assignments.size; p++) {
+        const replicas = spec.assignments.get(p);
+        if (!replicas) {
+          throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence');
+        }
+        this.checkReplicaList(replicas, lists[0]?.length ?? replicas.length);
+        lists.push(replicas);
+      }
+      return lists;
+    }
+    const numPartitions = spec.numPartitions === -1 ? this.options.numPartitions : spec.numPartitions;
+    const replicationFactor = spec.replicationFactor === -1 ? this.options.defaultReplicationFactor : spec.replicationFactor;
+    if (numPartitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
+    if (replicationFactor <= 0) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
+    }
+    return this.assign(numPartitions, replicationFactor, 0);
+  }
+
+  private assign(count: number, replicationFactor: number, startPartition: number): number[][] {
+    const brokerIds = this.brokers().map((b) => b.brokerId);
+    if (replicationFactor > brokerIds.length) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Replication factor: ${replicationFactor} larger than available brokers: ${brokerIds.length}.`,
+      );
+    }
+    return assignReplicas(brokerIds, count, replicationFactor, { startPartition });
+  }
+
+  private checkReplicaList(replicas: number[], expectedLength: number): void {
+    const live = new Set(this.brokers().map((b) => b.brokerId));
+    if (replicas.length === 0 || new Set(replicas).size !== replicas.length) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate or empty replica list ${JSON.stringify(replicas)}.`);
+    }
+    if (replicas.length !== expectedLength) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'All partitions should have the same number of replicas.');
+    }
+    const unknown = replicas.filter((id) => !live.has(id));
+    if (unknown.length > 0) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker ids in assignment: ${unknown.join(', ')}.`);
+    }
+  }
+
+  /** A new partition is led by its preferred replica, with every replica in sync. */
+  private initialState(partition: number, replicas: number[]): PartitionState {
+    return { partition, replicas, isr: [...replicas], leader: replicas[0]!, leaderEpoch: 0, partitionEpoch: 0 };
+  }
+
+  private index(topic: TopicRecord): void {
+    this.byName.set(topic.name, topic);
+    this.byId.set(topic.topicId, topic);
+  }
+
+  private persist(): Promise<void> {
+    return this.writer.write({ clusterId: this.clusterId, topics: this.topics() });
+  }
+}

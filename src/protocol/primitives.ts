@@ -297,6 +297,12 @@ export class Writer {
     return this.flushedLength + this.pos;
   }
 
+  /**
+   * Reserves n bytes and returns their position. It may replace the scratch
+   * buffer, so call it before reading `this.scratch` (not as an argument of a
+   * method called on it: `this.scratch.writeX(v, this.ensure(n))` would write
+   * into the old buffer).
+   */
   private ensure(n: number): number {
     if (this.pos + n > this.scratch.length) {
       const next = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.pos + n));
@@ -309,12 +315,14 @@ export class Writer {
   }
 
   int8(v: number): this {
-    this.scratch.writeInt8(v, this.ensure(1));
+    const at = this.ensure(1);
+    this.scratch.writeInt8(v, at);
     return this;
   }
 
   uint8(v: number): this {
-    this.scratch[this.ensure(1)] = v;
+    const at = this.ensure(1);
+    this.scratch[at] = v;
     return this;
   }
 
@@ -323,32 +331,38 @@ export class Writer {
   }
 
   int16(v: number): this {
-    this.scratch.writeInt16BE(v, this.ensure(2));
+    const at = this.ensure(2);
+    this.scratch.writeInt16BE(v, at);
     return this;
   }
 
   uint16(v: number): this {
-    this.scratch.writeUInt16BE(v, this.ensure(2));
+    const at = this.ensure(2);
+    this.scratch.writeUInt16BE(v, at);
     return this;
   }
 
   int32(v: number): this {
-    this.scratch.writeInt32BE(v, this.ensure(4));
+    const at = this.ensure(4);
+    this.scratch.writeInt32BE(v, at);
     return this;
   }
 
   uint32(v: number): this {
-    this.scratch.writeUInt32BE(v, this.ensure(4));
+    const at = this.ensure(4);
+    this.scratch.writeUInt32BE(v, at);
     return this;
   }
 
   int64(v: bigint): this {
-    this.scratch.writeBigInt64BE(v, this.ensure(8));
+    const at = this.ensure(8);
+    this.scratch.writeBigInt64BE(v, at);
     return this;
   }
 
   float64(v: number): this {
-    this.scratch.writeDoubleBE(v, this.ensure(8));
+    const at = this.ensure(8);
+    this.scratch.writeDoubleBE(v, at);
     return this;
   }
 
@@ -389,7 +403,8 @@ export class Writer {
       this.chunks.push(bytes);
       this.flushedLength += bytes.length;
     } else {
-      bytes.copy(this.scratch, this.ensure(bytes.length));
+      const at = this.ensure(bytes.length);
+      bytes.copy(this.scratch, at);
     }
     return this;
   }
@@ -398,7 +413,8 @@ export class Writer {
     const length = Buffer.byteLength(v, 'utf8');
     if (length > 0x7fff) throw new RangeError(`string of ${length} bytes is too long for an int16 length`);
     this.int16(length);
-    this.scratch.write(v, this.ensure(length), length, 'utf8');
+    const at = this.ensure(length);
+    this.scratch.write(v, at, length, 'utf8');
     return this;
   }
 
@@ -409,7 +425,8 @@ export class Writer {
   compactString(v: string): this {
     const length = Buffer.byteLength(v, 'utf8');
     this.uvarint(length + 1);
-    this.scratch.write(v, this.ensure(length), length, 'utf8');
+    const at = this.ensure(length);
+    this.scratch.write(v, at, length, 'utf8');
     return this;
   }
 

@@ -877,7 +877,11 @@ class MessageEmitter {
     for (const f of s.fields) {
       const inline = cond((v) => this.inlineAt(f, v), context);
       const inlineSet = context.filter((v) => this.inlineAt(f, v));
-      const absent = f.ignorable ? 'false' : cond((v) => !inRange(f.versions, v), context);
+      // A broker builds one response for every version it serves: a field the
+      // client's version lacks is simply not sent, as if it were ignorable.
+      // Requests keep Kafka's strictness, which catches client-side mistakes.
+      const droppable = f.ignorable || this.msg.spec.type === 'response';
+      const absent = droppable ? 'false' : cond((v) => !inRange(f.versions, v), context);
       const absentCond = `m.${f.prop} !== undefined && ${this.nonDefault(f, s, `m.${f.prop}`)}`;
       const absentThrow = `notEncodable(${this.what(s, f)}, version);`;
       const absentCheck = `if (${absentCond}) ${absentThrow}`;

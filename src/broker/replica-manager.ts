@@ -3,14 +3,14 @@
  * The controller drives it through ReplicaDelegate (the in-process form of
  * LeaderAndIsr / StopReplica); handlers reach partitions only through it.
  */
-import type { BrokerConfig } from '../config/index.js';
+import { resolveTopicConfig, type BrokerConfig, type TopicConfig } from '../config/index.js';
 import type { PartitionState, ReplicaDelegate, TopicRecord } from '../controller/types.js';
 import type { Logger } from '../logging.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { LogManager } from '../storage/index.js';
 import { Partition } from './partition.js';
 import type { Purgatory } from './purgatory.js';
-import { logConfigFor } from './topic-log-config.js';
+import { toLogConfig } from './topic-log-config.js';
 
 export interface ReplicaManagerOptions {
   brokerId: number;
@@ -22,6 +22,8 @@ export interface ReplicaManagerOptions {
 
 export class ReplicaManager implements ReplicaDelegate {
   private readonly partitions = new Map<string, Partition>();
+  /** Effective settings of each hosted topic, resolved once per change rather than per request. */
+  private readonly topicConfigs = new Map<string, TopicConfig>();
 
   constructor(private readonly options: ReplicaManagerOptions) {}
 
@@ -31,6 +33,11 @@ export class ReplicaManager implements ReplicaDelegate {
 
   getPartition(topic: string, index: number): Partition | undefined {
     return this.partitions.get(`${topic}-${index}`);
+  }
+
+  /** The topic's effective settings (its overrides over the broker's defaults). */
+  topicConfig(topic: string): TopicConfig {
+    return this.topicConfigs.get(topic) ?? resolveTopicConfig(this.options.config);
   }
 
   allPartitions(): Partition[] {
@@ -65,7 +72,9 @@ export class ReplicaManager implements ReplicaDelegate {
 
   async applyPartitionStates(topic: TopicRecord, states: PartitionState[]): Promise<void> {
     const { logManager, brokerId, purgatory } = this.options;
-    const logConfig = logConfigFor(this.options.config, topic.configs);
+    const topicConfig = resolveTopicConfig(this.options.config, topic.configs);
+    this.topicConfigs.set(topic.name, topicConfig);
+    const logConfig = toLogConfig(topicConfig);
     for (const state of states) {
       if (!state.replicas.includes(brokerId)) continue;
       let partition = this.getPartition(topic.name, state.partition);
@@ -77,6 +86,8 @@ export class ReplicaManager implements ReplicaDelegate {
       }
       partition.applyState(state, topic.topicId);
     }
+    // Logs found on disk at start-up were opened with the default settings.
+    logManager.updateTopicConfig(topic.name, logConfig);
   }
 
   async stopReplicas(topic: TopicRecord, indexes: number[], deleteData: boolean): Promise<void> {
@@ -88,10 +99,13 @@ export class ReplicaManager implements ReplicaDelegate {
       this.options.purgatory.notify(partition.key);
       if (deleteData) await this.options.logManager.deleteLog(topic.name, index);
     }
+    if (!this.allPartitions().some((p) => p.topic === topic.name)) this.topicConfigs.delete(topic.name);
   }
 
   topicConfigChanged(topic: TopicRecord): void {
-    this.options.logManager.updateTopicConfig(topic.name, logConfigFor(this.options.config, topic.configs));
+    const topicConfig = resolveTopicConfig(this.options.config, topic.configs);
+    this.topicConfigs.set(topic.name, topicConfig);
+    this.options.logManager.updateTopicConfig(topic.name, toLogConfig(topicConfig));
   }
 
   /** DeleteRecords: moves the log start offset; returns the new low watermark. */

@@ -163,13 +163,9 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, m: AddPartitionsToTx
   }
   if (version >= 4) {
     writeArray(w, m.resultsByTransaction ?? [], true, (w, e) => encodeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, e, version));
-  } else if (m.resultsByTransaction !== undefined && m.resultsByTransaction.length !== 0) {
-    notEncodable('AddPartitionsToTxnResponse.resultsByTransaction', version);
   }
   if (version <= 3) {
     writeArray(w, m.resultsByTopicV3AndBelow ?? [], flexible, (w, e) => encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, e, version));
-  } else if (m.resultsByTopicV3AndBelow !== undefined && m.resultsByTopicV3AndBelow.length !== 0) {
-    notEncodable('AddPartitionsToTxnResponse.resultsByTopicV3AndBelow', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'AddPartitionsToTxnResponse');

@@ -2,7 +2,7 @@
 // Do not edit: change the generator and run `npm run gen:protocol`.
 
 import { ZERO_UUID, type Reader, type Writer, type Uuid, type UnknownTaggedField } from '../primitives.js';
-import { checkNoTaggedFields, checkVersion, endTagged, notEncodable, readArray, readNullableString, readString, taggedData, writeArray, writeNullableString, writeString, writeTaggedFields } from './runtime.js';
+import { checkNoTaggedFields, checkVersion, endTagged, readArray, readNullableString, readString, taggedData, writeArray, writeNullableString, writeString, writeTaggedFields } from './runtime.js';
 
 export interface BeginQuorumEpochRequest {
   clusterId: string | null;
@@ -174,9 +174,6 @@ export function encodeBeginQuorumEpochResponse(w: Writer, m: BeginQuorumEpochRes
   const flexible = version >= 1;
   w.int16(m.errorCode);
   writeArray(w, m.topics, flexible, (w, e) => encodeBeginQuorumEpochResponseTopicData(w, e, version));
-  if (version <= 0) {
-    if (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) notEncodable('BeginQuorumEpochResponse.nodeEndpoints', version);
-  }
   if (flexible) {
     let tagged: UnknownTaggedField[] | undefined;
     if (version >= 1) {

@@ -103,13 +103,9 @@ export function encodeCreateDelegationTokenResponse(w: Writer, m: CreateDelegati
   writeString(w, m.principalName, flexible);
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType ?? '');
-  } else if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') {
-    notEncodable('CreateDelegationTokenResponse.tokenRequesterPrincipalType', version);
   }
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName ?? '');
-  } else if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') {
-    notEncodable('CreateDelegationTokenResponse.tokenRequesterPrincipalName', version);
   }
   w.int64(m.issueTimestampMs);
   w.int64(m.expiryTimestampMs);

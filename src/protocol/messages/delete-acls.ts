@@ -168,8 +168,6 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsR
   writeString(w, m.resourceName, flexible);
   if (version >= 1) {
     w.int8(m.patternType ?? 3);
-  } else if (m.patternType !== undefined && m.patternType !== 3) {
-    notEncodable('DeleteAclsResponseDeleteAclsMatchingAcl.patternType', version);
   }
   writeString(w, m.principal, flexible);
   writeString(w, m.host, flexible);

@@ -115,8 +115,6 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, m: DescribeAc
   writeString(w, m.resourceName, flexible);
   if (version >= 1) {
     w.int8(m.patternType ?? 3);
-  } else if (m.patternType !== undefined && m.patternType !== 3) {
-    notEncodable('DescribeAclsResponseDescribeAclsResource.patternType', version);
   }
   writeArray(w, m.acls, flexible, (w, e) => encodeDescribeAclsResponseAclDescription(w, e, version));
   if (flexible) {

@@ -61,8 +61,6 @@ export function encodeDescribeClusterResponse(w: Writer, m: DescribeClusterRespo
   w.compactNullableString(m.errorMessage);
   if (version >= 1) {
     w.int8(m.endpointType ?? 1);
-  } else if (m.endpointType !== undefined && m.endpointType !== 1) {
-    notEncodable('DescribeClusterResponse.endpointType', version);
   }
   w.compactString(m.clusterId);
   w.int32(m.controllerId);

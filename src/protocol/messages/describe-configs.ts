@@ -178,8 +178,6 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, m
   w.bool(m.readOnly);
   if (version <= 0) {
     w.bool(m.isDefault ?? false);
-  } else if (m.isDefault !== undefined && m.isDefault !== false) {
-    notEncodable('DescribeConfigsResponseDescribeConfigsResourceResult.isDefault', version);
   }
   if (version >= 1) {
     w.int8(m.configSource ?? -1);

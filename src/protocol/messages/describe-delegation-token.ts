@@ -2,7 +2,7 @@
 // Do not edit: change the generator and run `npm run gen:protocol`.
 
 import { type Reader, type Writer, type UnknownTaggedField } from '../primitives.js';
-import { checkNoTaggedFields, checkVersion, notEncodable, readArray, readBytes, readNullableArray, readString, writeArray, writeBytes, writeNullableArray, writeString, writeTaggedFields } from './runtime.js';
+import { checkNoTaggedFields, checkVersion, readArray, readBytes, readNullableArray, readString, writeArray, writeBytes, writeNullableArray, writeString, writeTaggedFields } from './runtime.js';
 
 export interface DescribeDelegationTokenRequest {
   owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
@@ -124,13 +124,9 @@ function encodeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer
   writeString(w, m.principalName, flexible);
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType ?? '');
-  } else if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== '') {
-    notEncodable('DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType', version);
   }
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName ?? '');
-  } else if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== '') {
-    notEncodable('DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName', version);
   }
   w.int64(m.issueTimestamp);
   w.int64(m.expiryTimestamp);

@@ -105,8 +105,6 @@ function encodeDescribeGroupsResponseDescribedGroup(w: Writer, m: DescribeGroups
   writeArray(w, m.members, flexible, (w, e) => encodeDescribeGroupsResponseDescribedGroupMember(w, e, version));
   if (version >= 3) {
     w.int32(m.authorizedOperations ?? -2147483648);
-  } else if (m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) {
-    notEncodable('DescribeGroupsResponseDescribedGroup.authorizedOperations', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'DescribeGroupsResponseDescribedGroup');

@@ -2,7 +2,7 @@
 // Do not edit: change the generator and run `npm run gen:protocol`.
 
 import { ZERO_UUID, type Reader, type Writer, type Uuid, type UnknownTaggedField } from '../primitives.js';
-import { checkVersion, notEncodable, readArray, writeArray, writeTaggedFields } from './runtime.js';
+import { checkVersion, readArray, writeArray, writeTaggedFields } from './runtime.js';
 
 export interface DescribeQuorumRequest {
   topics: DescribeQuorumRequestTopicData[];
@@ -129,8 +129,6 @@ export function encodeDescribeQuorumResponse(w: Writer, m: DescribeQuorumRespons
   writeArray(w, m.topics, true, (w, e) => encodeDescribeQuorumResponseTopicData(w, e, version));
   if (version >= 2) {
     writeArray(w, m.nodes ?? [], true, (w, e) => encodeDescribeQuorumResponseNode(w, e, version));
-  } else if (m.nodes !== undefined && m.nodes.length !== 0) {
-    notEncodable('DescribeQuorumResponse.nodes', version);
   }
   writeTaggedFields(w, undefined, m._unknownTaggedFields, 'DescribeQuorumResponse');
 }
@@ -154,8 +152,6 @@ function encodeDescribeQuorumResponseReplicaState(w: Writer, m: DescribeQuorumRe
   w.int32(m.replicaId);
   if (version >= 2) {
     w.uuid(m.replicaDirectoryId ?? ZERO_UUID);
-  } else if (m.replicaDirectoryId !== undefined && m.replicaDirectoryId !== ZERO_UUID) {
-    notEncodable('DescribeQuorumResponseReplicaState.replicaDirectoryId', version);
   }
   w.int64(m.logEndOffset);
   if (version >= 1) {

@@ -99,8 +99,6 @@ export function encodeElectLeadersResponse(w: Writer, m: ElectLeadersResponse, v
   w.int32(m.throttleTimeMs);
   if (version >= 1) {
     w.int16(m.errorCode ?? 0);
-  } else if (m.errorCode !== undefined && m.errorCode !== 0) {
-    notEncodable('ElectLeadersResponse.errorCode', version);
   }
   writeArray(w, m.replicaElectionResults, flexible, (w, e) => encodeElectLeadersResponseReplicaElectionResult(w, e, version));
   if (flexible) {

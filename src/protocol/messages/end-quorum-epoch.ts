@@ -2,7 +2,7 @@
 // Do not edit: change the generator and run `npm run gen:protocol`.
 
 import { type Reader, type Writer, type Uuid, type UnknownTaggedField } from '../primitives.js';
-import { checkNoTaggedFields, checkVersion, endTagged, notEncodable, readArray, readNullableString, readString, taggedData, writeArray, writeNullableString, writeString, writeTaggedFields } from './runtime.js';
+import { checkNoTaggedFields, checkVersion, endTagged, readArray, readNullableString, readString, taggedData, writeArray, writeNullableString, writeString, writeTaggedFields } from './runtime.js';
 
 export interface EndQuorumEpochRequest {
   clusterId: string | null;
@@ -198,9 +198,6 @@ export function encodeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochRespons
   const flexible = version >= 1;
   w.int16(m.errorCode);
   writeArray(w, m.topics, flexible, (w, e) => encodeEndQuorumEpochResponseTopicData(w, e, version));
-  if (version <= 0) {
-    if (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) notEncodable('EndQuorumEpochResponse.nodeEndpoints', version);
-  }
   if (flexible) {
     let tagged: UnknownTaggedField[] | undefined;
     if (version >= 1) {

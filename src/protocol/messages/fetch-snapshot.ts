@@ -2,7 +2,7 @@
 // Do not edit: change the generator and run `npm run gen:protocol`.
 
 import { ZERO_UUID, type Reader, type Writer, type Uuid, type UnknownTaggedField } from '../primitives.js';
-import { checkVersion, endTagged, nonNull, notEncodable, readArray, taggedData, writeArray, writeTaggedFields } from './runtime.js';
+import { checkVersion, endTagged, nonNull, readArray, taggedData, writeArray, writeTaggedFields } from './runtime.js';
 
 export interface FetchSnapshotRequest {
   clusterId: string | null;
@@ -214,9 +214,6 @@ export function encodeFetchSnapshotResponse(w: Writer, m: FetchSnapshotResponse,
   w.int32(m.throttleTimeMs);
   w.int16(m.errorCode);
   writeArray(w, m.topics, true, (w, e) => encodeFetchSnapshotResponseTopicSnapshot(w, e, version));
-  if (version <= 0) {
-    if (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) notEncodable('FetchSnapshotResponse.nodeEndpoints', version);
-  }
   let tagged: UnknownTaggedField[] | undefined;
   if (version >= 1) {
     const v = m.nodeEndpoints ?? [];

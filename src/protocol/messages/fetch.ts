@@ -373,13 +373,8 @@ export function encodeFetchResponse(w: Writer, m: FetchResponse, version: number
   }
   if (version >= 7) {
     w.int32(m.sessionId ?? 0);
-  } else if (m.sessionId !== undefined && m.sessionId !== 0) {
-    notEncodable('FetchResponse.sessionId', version);
   }
   writeArray(w, m.responses, flexible, (w, e) => encodeFetchResponseFetchableTopicResponse(w, e, version));
-  if (version <= 15) {
-    if (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) notEncodable('FetchResponse.nodeEndpoints', version);
-  }
   if (flexible) {
     let tagged: UnknownTaggedField[] | undefined;
     if (version >= 16) {
@@ -464,22 +459,11 @@ function encodeFetchResponsePartitionData(w: Writer, m: FetchResponsePartitionDa
   if (version >= 5) {
     w.int64(m.logStartOffset ?? -1n);
   }
-  if (version <= 11) {
-    if (m.divergingEpoch !== undefined && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) notEncodable('FetchResponsePartitionData.divergingEpoch', version);
-  }
-  if (version <= 11) {
-    if (m.currentLeader !== undefined && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) notEncodable('FetchResponsePartitionData.currentLeader', version);
-  }
-  if (version <= 11) {
-    if (m.snapshotId !== undefined && !isDefaultFetchResponseSnapshotId(m.snapshotId)) notEncodable('FetchResponsePartitionData.snapshotId', version);
-  }
   if (version >= 4) {
     writeNullableArray(w, (m.abortedTransactions === undefined ? [] : m.abortedTransactions), flexible, (w, e) => encodeFetchResponseAbortedTransaction(w, e, version));
   }
   if (version >= 11) {
     w.int32(m.preferredReadReplica ?? -1);
-  } else if (m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) {
-    notEncodable('FetchResponsePartitionData.preferredReadReplica', version);
   }
   writeNullableBytes(w, m.records, flexible);
   if (flexible) {

@@ -80,31 +80,21 @@ export function encodeFindCoordinatorResponse(w: Writer, m: FindCoordinatorRespo
   }
   if (version <= 3) {
     w.int16(m.errorCode ?? 0);
-  } else if (m.errorCode !== undefined && m.errorCode !== 0) {
-    notEncodable('FindCoordinatorResponse.errorCode', version);
   }
   if (version >= 1 && version <= 3) {
     writeNullableString(w, (m.errorMessage === undefined ? '' : m.errorMessage), flexible);
   }
   if (version <= 3) {
     w.int32(m.nodeId ?? 0);
-  } else if (m.nodeId !== undefined && m.nodeId !== 0) {
-    notEncodable('FindCoordinatorResponse.nodeId', version);
   }
   if (version <= 3) {
     writeString(w, m.host ?? '', flexible);
-  } else if (m.host !== undefined && m.host !== '') {
-    notEncodable('FindCoordinatorResponse.host', version);
   }
   if (version <= 3) {
     w.int32(m.port ?? 0);
-  } else if (m.port !== undefined && m.port !== 0) {
-    notEncodable('FindCoordinatorResponse.port', version);
   }
   if (version >= 4) {
     writeArray(w, m.coordinators ?? [], true, (w, e) => encodeFindCoordinatorResponseCoordinator(w, e, version));
-  } else if (m.coordinators !== undefined && m.coordinators.length !== 0) {
-    notEncodable('FindCoordinatorResponse.coordinators', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'FindCoordinatorResponse');

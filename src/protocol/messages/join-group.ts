@@ -127,8 +127,6 @@ export function encodeJoinGroupResponse(w: Writer, m: JoinGroupResponse, version
   writeString(w, m.leader, flexible);
   if (version >= 9) {
     w.bool(m.skipAssignment ?? false);
-  } else if (m.skipAssignment !== undefined && m.skipAssignment !== false) {
-    notEncodable('JoinGroupResponse.skipAssignment', version);
   }
   writeString(w, m.memberId, flexible);
   writeArray(w, m.members, flexible, (w, e) => encodeJoinGroupResponseMember(w, e, version));

@@ -238,13 +238,9 @@ export function encodeLeaderAndIsrResponse(w: Writer, m: LeaderAndIsrResponse, v
   w.int16(m.errorCode);
   if (version <= 4) {
     writeArray(w, m.partitionErrors ?? [], flexible, (w, e) => encodeLeaderAndIsrResponseLeaderAndIsrPartitionError(w, e, version));
-  } else if (m.partitionErrors !== undefined && m.partitionErrors.length !== 0) {
-    notEncodable('LeaderAndIsrResponse.partitionErrors', version);
   }
   if (version >= 5) {
     writeArray(w, m.topics ?? [], true, (w, e) => encodeLeaderAndIsrResponseLeaderAndIsrTopicError(w, e, version));
-  } else if (m.topics !== undefined && m.topics.length !== 0) {
-    notEncodable('LeaderAndIsrResponse.topics', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'LeaderAndIsrResponse');

@@ -105,8 +105,6 @@ export function encodeLeaveGroupResponse(w: Writer, m: LeaveGroupResponse, versi
   w.int16(m.errorCode);
   if (version >= 3) {
     writeArray(w, m.members ?? [], flexible, (w, e) => encodeLeaveGroupResponseMemberResponse(w, e, version));
-  } else if (m.members !== undefined && m.members.length !== 0) {
-    notEncodable('LeaveGroupResponse.members', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'LeaveGroupResponse');

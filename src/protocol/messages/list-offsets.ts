@@ -200,23 +200,15 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, m: Lis
   w.int16(m.errorCode);
   if (version <= 0) {
     writeArray(w, m.oldStyleOffsets ?? [], false, (w, e) => w.int64(e));
-  } else if (m.oldStyleOffsets !== undefined && m.oldStyleOffsets.length !== 0) {
-    notEncodable('ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets', version);
   }
   if (version >= 1) {
     w.int64(m.timestamp ?? -1n);
-  } else if (m.timestamp !== undefined && m.timestamp !== -1n) {
-    notEncodable('ListOffsetsResponseListOffsetsPartitionResponse.timestamp', version);
   }
   if (version >= 1) {
     w.int64(m.offset ?? -1n);
-  } else if (m.offset !== undefined && m.offset !== -1n) {
-    notEncodable('ListOffsetsResponseListOffsetsPartitionResponse.offset', version);
   }
   if (version >= 4) {
     w.int32(m.leaderEpoch ?? -1);
-  } else if (m.leaderEpoch !== undefined && m.leaderEpoch !== -1) {
-    notEncodable('ListOffsetsResponseListOffsetsPartitionResponse.leaderEpoch', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'ListOffsetsResponseListOffsetsPartitionResponse');

@@ -141,8 +141,6 @@ export function encodeMetadataResponse(w: Writer, m: MetadataResponse, version: 
   writeArray(w, m.topics, flexible, (w, e) => encodeMetadataResponseTopic(w, e, version));
   if (version >= 8 && version <= 10) {
     w.int32(m.clusterAuthorizedOperations ?? -2147483648);
-  } else if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) {
-    notEncodable('MetadataResponse.clusterAuthorizedOperations', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'MetadataResponse');
@@ -212,8 +210,6 @@ function encodeMetadataResponseTopic(w: Writer, m: MetadataResponseTopic, versio
   writeArray(w, m.partitions, flexible, (w, e) => encodeMetadataResponsePartition(w, e, version));
   if (version >= 8) {
     w.int32(m.topicAuthorizedOperations ?? -2147483648);
-  } else if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) {
-    notEncodable('MetadataResponseTopic.topicAuthorizedOperations', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'MetadataResponseTopic');

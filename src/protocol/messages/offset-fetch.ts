@@ -200,16 +200,12 @@ export function encodeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, ver
   }
   if (version <= 7) {
     writeArray(w, m.topics ?? [], flexible, (w, e) => encodeOffsetFetchResponseTopic(w, e, version));
-  } else if (m.topics !== undefined && m.topics.length !== 0) {
-    notEncodable('OffsetFetchResponse.topics', version);
   }
   if (version >= 2 && version <= 7) {
     w.int16(m.errorCode ?? 0);
   }
   if (version >= 8) {
     writeArray(w, m.groups ?? [], true, (w, e) => encodeOffsetFetchResponseGroup(w, e, version));
-  } else if (m.groups !== undefined && m.groups.length !== 0) {
-    notEncodable('OffsetFetchResponse.groups', version);
   }
   if (flexible) {
     writeTaggedFields(w, undefined, m._unknownTaggedFields, 'OffsetFetchResponse');

@@ -158,9 +158,6 @@ export function encodeProduceResponse(w: Writer, m: ProduceResponse, version: nu
   if (version >= 1) {
     w.int32(m.throttleTimeMs ?? 0);
   }
-  if (version <= 9) {
-    if (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) notEncodable('ProduceResponse.nodeEndpoints', version);
-  }
   if (flexible) {
     let tagged: UnknownTaggedField[] | undefined;
     if (version >= 10) {
@@ -242,9 +239,6 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, m: ProduceResp
   }
   if (version >= 8) {
     writeNullableString(w, m.errorMessage ?? null, flexible);
-  }
-  if (version <= 9) {
-    if (m.currentLeader !== undefined && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) notEncodable('ProduceResponsePartitionProduceResponse.currentLeader', version);
   }
   if (flexible) {
     let tagged: UnknownTaggedField[] | undefined;

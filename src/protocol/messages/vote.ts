@@ -2,7 +2,7 @@
 // Do not edit: change the generator and run `npm run gen:protocol`.
 
 import { ZERO_UUID, type Reader, type Writer, type Uuid, type UnknownTaggedField } from '../primitives.js';
-import { checkVersion, endTagged, notEncodable, readArray, taggedData, writeArray, writeTaggedFields } from './runtime.js';
+import { checkVersion, endTagged, readArray, taggedData, writeArray, writeTaggedFields } from './runtime.js';
 
 export interface VoteRequest {
   clusterId: string | null;
@@ -135,9 +135,6 @@ export function encodeVoteResponse(w: Writer, m: VoteResponse, version: number):
   checkVersion('VoteResponse', version, 0, 1);
   w.int16(m.errorCode);
   writeArray(w, m.topics, true, (w, e) => encodeVoteResponseTopicData(w, e, version));
-  if (version <= 0) {
-    if (m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) notEncodable('VoteResponse.nodeEndpoints', version);
-  }
   let tagged: UnknownTaggedField[] | undefined;
   if (version >= 1) {
     const v = m.nodeEndpoints ?? [];

@@ -1,0 +1,107 @@
+/**
+ * Produce v3-11 (record batches of magic 2 only, as Kafka 4.0).
+ *
+ * Each partition's batches are checked from their headers (CRC, sizes), get
+ * their offsets written in place and are appended as they came; nothing is
+ * acknowledged before the bytes are in the file (page cache). acks=0 gets no
+ * response, acks=1 answers after the leader's append, acks=-1 refuses when the
+ * ISR is smaller than min.insync.replicas and answers once the high watermark
+ * covers the batch (or REQUEST_TIMED_OUT after timeout_ms).
+ *
+ * Not yet: idempotent and transactional producers (no InitProducerId is
+ * advertised, so clients do not send producer ids), quotas (throttle is 0).
+ */
+import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { ApiKey } from '../../protocol/messages/api-table.js';
+import type { ProduceResponsePartitionProduceResponse } from '../../protocol/messages/produce.js';
+import { defineHandler } from '../handler-registry.js';
+import type { Partition } from '../partition.js';
+import { validateProducedRecords } from '../produce-validation.js';
+import type { BrokerServices } from '../services.js';
+
+export function createProduceHandler(services: BrokerServices) {
+  const { replicaManager, controller, logger } = services;
+
+  async function produceToPartition(
+    topic: string,
+    index: number,
+    records: Buffer | null,
+    acks: number,
+    timeoutMs: number,
+  ): Promise<ProduceResponsePartitionProduceResponse> {
+    const base = { index, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null };
+    let partition: Partition | undefined;
+    try {
+      if (!controller.topic(topic)) {
+        throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${topic} does not exist.`);
+      }
+      partition = replicaManager.leaderPartition(topic, index);
+      const topicConfig = replicaManager.topicConfig(topic);
+      const minInsync = topicConfig.get('min.insync.replicas');
+      if (acks === -1 && partition.isr.length < minInsync) {
+        throw new KafkaError(
+          ErrorCode.NOT_ENOUGH_REPLICAS,
+          `The ISR of ${partition.key} has ${partition.isr.length} replicas, fewer than min.insync.replicas=${minInsync}.`,
+        );
+      }
+      const batches = await validateProducedRecords(records, {
+        maxMessageBytes: topicConfig.get('max.message.bytes'),
+        compressionType: topicConfig.get('compression.type'),
+      });
+      const result = await partition.appendAsLeader(batches);
+      const answer = {
+        ...base,
+        errorCode: ErrorCode.NONE,
+        baseOffset: BigInt(result.baseOffset),
+        logAppendTimeMs: BigInt(result.logAppendTime),
+        logStartOffset: BigInt(result.logStartOffset),
+      };
+      if (acks === -1) {
+        const target = result.lastOffset + 1;
+        const p = partition;
+        const replicated = await replicaManager.purgatory.wait([p.key], timeoutMs, () => p.highWatermark >= target);
+        if (!replicated) {
+          return { ...answer, errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'Timed out waiting for the ISR to replicate the batch.' };
+        }
+      }
+      return answer;
+    } catch (err) {
+      if (err instanceof KafkaError) {
+        return { ...base, errorCode: err.code, errorMessage: err.message, logStartOffset: partition ? BigInt(partition.log.logStartOffset) : -1n };
+      }
+      logger.error('produce failed', { topic, partition: index, error: String(err) });
+      return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: 'The broker could not write the batch.' };
+    }
+  }
+
+  return defineHandler({
+    apiKey: ApiKey.Produce,
+    minVersion: 3,
+    maxVersion: 11,
+    async handle(request) {
+      const { acks, timeoutMs } = request;
+      if (acks !== 0 && acks !== 1 && acks !== -1) {
+        const responses = request.topicData.map((t) => ({
+          name: t.name,
+          partitionResponses: t.partitionData.map((p) => ({
+            index: p.index,
+            errorCode: ErrorCode.INVALID_REQUIRED_ACKS,
+            baseOffset: -1n,
+            errorMessage: `acks must be 0, 1 or -1, not ${acks}`,
+          })),
+        }));
+        return { responses, throttleTimeMs: 0 };
+      }
+      const responses = await Promise.all(
+        request.topicData.map(async (t) => ({
+          name: t.name,
+          partitionResponses: await Promise.all(
+            t.partitionData.map((p) => produceToPartition(t.name, p.index, p.records, acks, timeoutMs)),
+          ),
+        })),
+      );
+      if (acks === 0) return null;
+      return { responses, throttleTimeMs: 0 };
+    },
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * Checks a produced records buffer the way Kafka's leader does, reading batch
+ * headers only: whole magic-2 batches, valid CRC-32C, at least one record,
+ * no control batches from clients, each batch within max.message.bytes. The
+ * only time records are decoded is when the topic's compression.type asks
+ * for a different codec than the producer used (then the batch is rebuilt).
+ */
+import { ErrorCode, KafkaError } from '../protocol/errors.js';
+import {
+  CompressionType,
+  RecordBatch,
+  buildBatchAsync,
+  compressionTypeByName,
+  scanBatches,
+  type RecordInput,
+} from '../protocol/records/index.js';
+
+export interface ProducedRecordsLimits {
+  maxMessageBytes: number;
+  /** The topic's compression.type: 'producer', 'uncompressed' or a codec name. */
+  compressionType: string;
+}
+
+/** Validates in place; returns the batches to append (rebuilt only when recompression is required). */
+export async function validateProducedRecords(records: Buffer | null, limits: ProducedRecordsLimits): Promise<Buffer> {
+  if (records === null || records.length === 0) {
+    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'The produce request carries no record batch.');
+  }
+  const scan = scanBatches(records);
+  if (scan.truncatedBytes > 0) {
+    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `The last ${scan.truncatedBytes} bytes are not a whole record batch.`);
+  }
+  for (const batch of scan.batches) {
+    if (batch.sizeInBytes > limits.maxMessageBytes) {
+      throw new KafkaError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `The record batch is ${batch.sizeInBytes} bytes, larger than the topic's max.message.bytes (${limits.maxMessageBytes}).`,
+      );
+    }
+    batch.validate({ produce: true });
+    if (batch.isControl) {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
+    }
+  }
+  const target = targetCompression(limits.compressionType);
+  if (target === null || scan.batches.every((b) => b.compression === target)) return records;
+  const rebuilt = await Promise.all(scan.batches.map((b) => recompress(b, target)));
+  return Buffer.concat(rebuilt);
+}
+
+/** The codec the topic requires, or null when it keeps the producer's. */
+function targetCompression(compressionType: string): CompressionType | null {
+  if (compressionType === 'producer') return null;
+  if (compressionType === 'uncompressed') return CompressionType.None;
+  return compressionTypeByName(compressionType);
+}
+
+async function recompress(batch: RecordBatch, compression: CompressionType): Promise<Buffer> {
+  if (batch.compression === compression) return batch.buffer;
+  const records: RecordInput[] = [];
+  for (const r of await batch.recordsAsync()) {
+    records.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offset: r.offset });
+  }
+  return buildBatchAsync(records, {
+    compression,
+    // Java clients write xerial-framed snappy; every client reads it.
+    snappyFraming: 'xerial',
+    baseOffset: batch.baseOffset,
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+    transactional: batch.isTransactional,
+    timestampType: batch.timestampType,
+  });
+}

@@ -16,10 +16,14 @@ import {
 } from '../protocol/records/index.js';
 
 export interface ProducedRecordsLimits {
+  /** The Produce request version (zstd needs v7+). */
+  produceVersion: number;
   maxMessageBytes: number;
   /** The topic's compression.type: 'producer', 'uncompressed' or a codec name. */
   compressionType: string;
 }
+
+const ZSTD_MIN_PRODUCE_VERSION = 7;
 
 /** Validates in place; returns the batches to append (rebuilt only when recompression is required). */
 export async function validateProducedRecords(records: Buffer | null, limits: ProducedRecordsLimits): Promise<Buffer> {
@@ -30,7 +34,13 @@ export async function validateProducedRecords(records: Buffer | null, limits: Pr
   if (scan.truncatedBytes > 0) {
     throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `The last ${scan.truncatedBytes} bytes are not a whole record batch.`);
   }
+  if (scan.batches.length !== 1) {
+    throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce requests must carry exactly one record batch per partition, not ${scan.batches.length}.`);
+  }
   for (const batch of scan.batches) {
+    if (batch.compression === CompressionType.Zstd && limits.produceVersion < ZSTD_MIN_PRODUCE_VERSION) {
+      throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `zstd needs Produce v${ZSTD_MIN_PRODUCE_VERSION} or later.`);
+    }
     if (batch.sizeInBytes > limits.maxMessageBytes) {
       throw new KafkaError(
         ErrorCode.MESSAGE_TOO_LARGE,
@@ -63,8 +73,6 @@ async function recompress(batch: RecordBatch, compression: CompressionType): Pro
   }
   return buildBatchAsync(records, {
     compression,
-    // Java clients write xerial-framed snappy; every client reads it.
-    snappyFraming: 'xerial',
     baseOffset: batch.baseOffset,
     producerId: batch.producerId,
     producerEpoch: batch.producerEpoch,

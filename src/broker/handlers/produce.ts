@@ -28,6 +28,7 @@ export function createProduceHandler(services: BrokerServices) {
     records: Buffer | null,
     acks: number,
     timeoutMs: number,
+    version: number,
   ): Promise<ProduceResponsePartitionProduceResponse> {
     const base = { index, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null };
     let partition: Partition | undefined;
@@ -45,6 +46,7 @@ export function createProduceHandler(services: BrokerServices) {
         );
       }
       const batches = await validateProducedRecords(records, {
+        produceVersion: version,
         maxMessageBytes: topicConfig.get('max.message.bytes'),
         compressionType: topicConfig.get('compression.type'),
       });
@@ -78,7 +80,7 @@ export function createProduceHandler(services: BrokerServices) {
     apiKey: ApiKey.Produce,
     minVersion: 3,
     maxVersion: 11,
-    async handle(request) {
+    async handle(request, context) {
       const { acks, timeoutMs } = request;
       if (acks !== 0 && acks !== 1 && acks !== -1) {
         const responses = request.topicData.map((t) => ({
@@ -96,7 +98,7 @@ export function createProduceHandler(services: BrokerServices) {
         request.topicData.map(async (t) => ({
           name: t.name,
           partitionResponses: await Promise.all(
-            t.partitionData.map((p) => produceToPartition(t.name, p.index, p.records, acks, timeoutMs)),
+            t.partitionData.map((p) => produceToPartition(t.name, p.index, p.records, acks, timeoutMs, context.apiVersion)),
           ),
         })),
       );

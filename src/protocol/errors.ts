@@ -199,11 +199,15 @@ export class KafkaError extends Error {
   /** Kafka's name for the code, e.g. CORRUPT_MESSAGE. */
   readonly errorName: string;
   readonly retriable: boolean;
+  /** The message without the name: what goes into a response's error_message field. */
+  readonly detail: string;
 
   constructor(code: number, detail?: string, options?: { cause?: unknown }) {
     const info = BY_CODE.get(code);
     const errorName = info?.name ?? `UNKNOWN_ERROR_CODE(${code})`;
-    super(`${errorName}: ${detail ?? info?.meaning ?? 'no description'}`, options);
+    const text = detail ?? info?.meaning ?? 'no description';
+    super(`${errorName}: ${text}`, options);
+    this.detail = text;
     this.code = code;
     this.errorName = errorName;
     this.retriable = info?.retriable ?? false;

@@ -87,8 +87,7 @@ interface Failure {
 function failureOf(err: unknown, logger: Logger, action: string): Failure {
   if (err instanceof ResourceError) return { code: err.code, message: err.message };
   if (err instanceof KafkaError) {
-    const prefix = `${err.errorName}: `;
-    return { code: err.code, message: err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message };
+    return { code: err.code, message: err.detail };
   }
   logger.error(`${action} failed`, { err: String(err) });
   return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: `Unexpected error while trying to ${action}; see the broker log.` };

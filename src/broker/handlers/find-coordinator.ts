@@ -71,9 +71,7 @@ export function createFindCoordinatorHandler(services: BrokerServices, lookup: C
       return { ...(await lookup(keyType, key)), errorCode: ErrorCode.NONE, errorMessage: null };
     } catch (err) {
       if (err instanceof KafkaError) {
-        const prefix = `${err.errorName}: `;
-        const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
-        return { ...NO_NODE, errorCode: err.code, errorMessage: message };
+        return { ...NO_NODE, errorCode: err.code, errorMessage: err.detail };
       }
       logger.error('coordinator lookup failed', { keyType, key, err: String(err) });
       return { ...NO_NODE, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: 'Unexpected error while looking up the coordinator; see the broker log.' };

@@ -2,10 +2,15 @@
 import type { HandlerRegistry } from '../handler-registry.js';
 import type { BrokerServices } from '../services.js';
 import { createApiVersionsHandler } from './api-versions.js';
+import { createDescribeClusterHandler, createDescribeLogDirsHandler, createDescribeTopicPartitionsHandler } from './cluster.js';
+import { createAlterConfigsHandler, createDescribeConfigsHandler, createIncrementalAlterConfigsHandler } from './configs.js';
+import { createDeleteRecordsHandler } from './delete-records.js';
 import { createFetchHandler } from './fetch.js';
+import { createFindCoordinatorHandler } from './find-coordinator.js';
 import { createListOffsetsHandler } from './list-offsets.js';
 import { createMetadataHandler } from './metadata.js';
 import { createProduceHandler } from './produce.js';
+import { createCreatePartitionsHandler, createCreateTopicsHandler, createDeleteTopicsHandler } from './topics-admin.js';
 
 export function registerHandlers(registry: HandlerRegistry, services: BrokerServices): void {
   registry.register(
@@ -14,5 +19,16 @@ export function registerHandlers(registry: HandlerRegistry, services: BrokerServ
     createProduceHandler(services),
     createFetchHandler(services),
     createListOffsetsHandler(services),
+    createCreateTopicsHandler(services),
+    createDeleteTopicsHandler(services),
+    createCreatePartitionsHandler(services),
+    createDescribeConfigsHandler(services),
+    createAlterConfigsHandler(services),
+    createIncrementalAlterConfigsHandler(services),
+    createDeleteRecordsHandler(services),
+    createDescribeClusterHandler(services),
+    createDescribeLogDirsHandler(services),
+    createDescribeTopicPartitionsHandler(services),
+    createFindCoordinatorHandler(services),
   );
 }

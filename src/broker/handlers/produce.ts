@@ -69,7 +69,7 @@ export function createProduceHandler(services: BrokerServices) {
       return answer;
     } catch (err) {
       if (err instanceof KafkaError) {
-        return { ...base, errorCode: err.code, errorMessage: err.message, logStartOffset: partition ? BigInt(partition.log.logStartOffset) : -1n };
+        return { ...base, errorCode: err.code, errorMessage: err.detail, logStartOffset: partition ? BigInt(partition.log.logStartOffset) : -1n };
       }
       logger.error('produce failed', { topic, partition: index, error: String(err) });
       return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: 'The broker could not write the batch.' };

@@ -49,8 +49,7 @@ interface Failure {
 /** Kafka's error code and message for a failed operation; unexpected errors are logged and not leaked. */
 function failureOf(err: unknown, logger: Logger, action: string, topic: string | null): Failure {
   if (err instanceof KafkaError) {
-    const prefix = `${err.errorName}: `;
-    return { code: err.code, message: err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message };
+    return { code: err.code, message: err.detail };
   }
   logger.error(`${action} failed`, { topic, err: String(err) });
   return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: `Unexpected error while trying to ${action}; see the broker log.` };

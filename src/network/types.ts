@@ -7,27 +7,12 @@
  * topics or brokers.
  */
 
-/** Structured fields attached to a log line. */
-export type LogFields = Readonly<Record<string, unknown>>;
+import { silentLogger } from '../logging.js';
 
-/**
- * The minimal structured logger the network layer writes to. The broker
- * supplies the real one; the default discards everything.
- */
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-}
+export type { Logger, LogFields } from '../logging.js';
 
 /** A logger that discards everything (the default). */
-export const noopLogger: Logger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
+export const noopLogger = silentLogger;
 
 /** One accepted client connection, as a frame handler sees it. */
 export interface Connection {

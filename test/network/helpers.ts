@@ -47,6 +47,10 @@ export class MemoryLogger implements Logger {
   at(level: string): string[] {
     return this.lines.filter((l) => l.level === level).map((l) => l.msg);
   }
+  /** Children share the parent's lines. */
+  child(): Logger {
+    return this;
+  }
 }
 
 /** A raw client speaking size-prefixed frames. */

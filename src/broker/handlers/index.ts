@@ -6,9 +6,11 @@ import { createDescribeClusterHandler, createDescribeLogDirsHandler, createDescr
 import { createAlterConfigsHandler, createDescribeConfigsHandler, createIncrementalAlterConfigsHandler } from './configs.js';
 import { createDeleteRecordsHandler } from './delete-records.js';
 import { createFetchHandler } from './fetch.js';
-import { createFindCoordinatorHandler } from './find-coordinator.js';
+import { createFindCoordinatorHandler, createGroupCoordinatorLookup } from './find-coordinator.js';
+import { createGroupHandlers } from './groups.js';
 import { createListOffsetsHandler } from './list-offsets.js';
 import { createMetadataHandler } from './metadata.js';
+import { createOffsetHandlers } from './offsets.js';
 import { createProduceHandler } from './produce.js';
 import { createCreatePartitionsHandler, createCreateTopicsHandler, createDeleteTopicsHandler } from './topics-admin.js';
 
@@ -29,6 +31,8 @@ export function registerHandlers(registry: HandlerRegistry, services: BrokerServ
     createDescribeClusterHandler(services),
     createDescribeLogDirsHandler(services),
     createDescribeTopicPartitionsHandler(services),
-    createFindCoordinatorHandler(services),
+    createFindCoordinatorHandler(services, createGroupCoordinatorLookup(services)),
+    ...createGroupHandlers(services),
+    ...createOffsetHandlers(services),
   );
 }

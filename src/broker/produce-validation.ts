@@ -28,7 +28,9 @@ const ZSTD_MIN_PRODUCE_VERSION = 7;
 /** Validates in place; returns the batches to append (rebuilt only when recompression is required). */
 export async function validateProducedRecords(records: Buffer | null, limits: ProducedRecordsLimits): Promise<Buffer> {
   if (records === null || records.length === 0) {
-    throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'The produce request carries no record batch.');
+    // As Kafka's ProduceRequest.validateRecords: INVALID_RECORD, which clients do not retry
+    // (CORRUPT_MESSAGE is retriable, and resending the same empty data cannot succeed).
+    throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce requests must carry one record batch per partition; this one carries none.');
   }
   const scan = scanBatches(records);
   if (scan.truncatedBytes > 0) {

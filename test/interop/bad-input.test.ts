@@ -240,6 +240,19 @@ describe('bad input over raw sockets', () => {
     await stillServed();
   });
 
+  test('a Produce without any record batch gets INVALID_RECORD (not the retriable CORRUPT_MESSAGE)', async () => {
+    const conn = await RawConnection.connect(b.port);
+    try {
+      for (const records of [Buffer.alloc(0), null]) {
+        const r = await produceRaw(conn, records as Buffer);
+        assert.equal(r.errorCode, ErrorCode.INVALID_RECORD, `records ${records === null ? 'null' : 'empty'}: error ${r.errorCode}`);
+      }
+    } finally {
+      conn.close();
+    }
+    await stillServed();
+  });
+
   test('a Produce with a legacy magic-1 message set gets INVALID_RECORD or UNSUPPORTED_VERSION', async () => {
     const conn = await RawConnection.connect(b.port);
     try {

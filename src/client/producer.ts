@@ -155,6 +155,8 @@ class ProducerBatch {
   /** Times sent. */
   attempts = 0;
   retryAt = 0;
+  /** False for the halves of a batch the broker found too large: never merged again. */
+  mergeable = true;
   built: Buffer | null = null;
   readonly done: Promise<void>;
   private markDone!: () => void;
@@ -672,8 +674,9 @@ export class Producer {
       for (const q of queues) {
         const b = q.batches[0]!;
         if (batches.length > 0 && size + b.bytes > this.maxRequestSize) continue;
-        size += b.bytes;
         q.batches.shift();
+        if (this.strictOrder) this.coalesce(b, q, this.maxRequestSize - size);
+        size += b.bytes;
         q.inFlight++;
         b.closed = true;
         b.attempts++;
@@ -685,6 +688,31 @@ export class Producer {
       if (queues.some((q) => q.batches.length > 0)) nextWake = Math.min(nextWake, now + 1);
     }
     if (nextWake !== Infinity) this.scheduleWake(nextWake);
+  }
+
+  /**
+   * Merges the full batches queued behind `b` into it, within `budget`
+   * bytes. A partition has one batch in flight at a time (ordering), so
+   * under backlog batches pile up behind it; sending them as one keeps a
+   * round trip from carrying only `batch.size` bytes per partition.
+   */
+  private coalesce(b: ProducerBatch, q: PartitionQueue, budget: number): void {
+    while (q.batches.length > 0) {
+      const next = q.batches[0]!;
+      if (!next.closed || !next.mergeable || !b.mergeable || next.retryAt > 0) break;
+      if (b.bytes + next.bytes - RECORD_BATCH_OVERHEAD > budget) break;
+      q.batches.shift();
+      for (let i = 0; i < next.records.length; i++) {
+        b.records.push(next.records[i]!);
+        b.callbacks.push(next.callbacks[i]!);
+      }
+      b.bytes += next.bytes - RECORD_BATCH_OVERHEAD;
+      b.memory += next.memory;
+      b.built = null;
+      void b.done.then(() => next.finish());
+      const st = this.sticky.get(next.topic);
+      if (st !== undefined && st.batch === next) st.batch = b;
+    }
   }
 
   private connectTo(node: number): void {
@@ -889,6 +917,8 @@ export class Producer {
       part.memory += size;
     }
     part.closed = true;
+    part.mergeable = false;
+    part.attempts = b.attempts;
     return part;
   }
 

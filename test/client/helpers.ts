@@ -65,3 +65,35 @@ let topicCounter = 0;
 export function uniqueTopic(prefix = 't'): string {
   return `${prefix}-${process.pid}-${++topicCounter}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Records unhandled promise rejections from here on; `assertNone()` fails
+ * when there were any (clients must never leave one behind).
+ */
+export function trackUnhandledRejections(): { assertNone(): void } {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  process.on('unhandledRejection', listener);
+  return {
+    assertNone() {
+      process.off('unhandledRejection', listener);
+      if (seen.length > 0) {
+        throw new Error(`unhandled rejections: ${seen.map((e) => (e instanceof Error ? e.stack : String(e))).join('\n')}`);
+      }
+    },
+  };
+}
+
+/** Polls until `n` records arrived or `timeoutMs` passed. */
+export async function pollN<T>(poll: (ms: number) => Promise<T[]>, n: number, timeoutMs = 10000): Promise<T[]> {
+  const out: T[] = [];
+  const end = Date.now() + timeoutMs;
+  while (out.length < n) {
+    const left = end - Date.now();
+    if (left <= 0) break;
+    out.push(...(await poll(Math.min(left, 1000))));
+  }
+  return out;
+}

@@ -473,15 +473,20 @@ export class Admin {
     for (const r of resources) checkResourceType(r.type);
     const deadline = this.deadline(options);
     const results = await this.perResource('describeConfigs', deadline, resources, async (conn, group) => {
-      const response = await conn.request(ApiKey.DescribeConfigs, (v) => ({
-        resources: group.map((r) => ({
-          resourceType: RESOURCE_TYPE[r.type],
-          resourceName: r.name,
-          configurationKeys: r.keys === undefined ? null : [...r.keys],
-        })),
-        ...(v >= 1 ? { includeSynonyms: options.includeSynonyms ?? false } : {}),
-        ...(v >= 3 ? { includeDocumentation: options.includeDocumentation ?? false } : {}),
-      }), { minVersion: options.includeDocumentation ? 3 : options.includeSynonyms ? 1 : 0 });
+      const version = conn.version(ApiKey.DescribeConfigs, options.includeDocumentation ? 3 : options.includeSynonyms ? 1 : 0);
+      const response = await conn.request(
+        ApiKey.DescribeConfigs,
+        {
+          resources: group.map((r) => ({
+            resourceType: RESOURCE_TYPE[r.type],
+            resourceName: r.name,
+            configurationKeys: r.keys === undefined ? null : [...r.keys],
+          })),
+          ...(version >= 1 ? { includeSynonyms: options.includeSynonyms ?? false } : {}),
+          ...(version >= 3 ? { includeDocumentation: options.includeDocumentation ?? false } : {}),
+        },
+        { version },
+      );
       return response.results.map((r) => {
         const type = RESOURCE_TYPE_NAME.get(r.resourceType) ?? 'topic';
         return {
@@ -492,12 +497,13 @@ export class Admin {
             type,
             name: r.resourceName,
             entries: r.configs.map((c) => {
-              const source = c.configSource !== undefined ? sourceName(c.configSource) : c.isDefault ? 'DEFAULT_CONFIG' : 'UNKNOWN';
+              // v0 has is_default; v1+ has the source instead.
+              const source = version >= 1 ? sourceName(c.configSource) : c.isDefault ? 'DEFAULT_CONFIG' : 'UNKNOWN';
               return {
                 name: c.name,
                 value: c.value,
                 source,
-                isDefault: c.isDefault ?? source === 'DEFAULT_CONFIG',
+                isDefault: version >= 1 ? source === 'DEFAULT_CONFIG' : (c.isDefault ?? false),
                 isReadOnly: c.readOnly,
                 isSensitive: c.isSensitive,
                 synonyms: (c.synonyms ?? []).map((s) => ({ name: s.name, value: s.value, source: sourceName(s.source) })),
@@ -568,13 +574,31 @@ export class Admin {
 
   /** Offsets by spec: earliest, latest, max-timestamp (ListOffsets v7+), or first at/after a timestamp. */
   async listOffsets(requests: readonly ListOffsetsRequest[], options: ListOffsetsOptions = {}): Promise<ListedOffset[]> {
-    const specs = new Map(requests.map((r) => [tpKey(r.topic, r.partition), specTimestamp(r.spec)]));
-    const needsMaxTimestamp = requests.some((r) => r.spec === 'max-timestamp');
+    const timestamps = requests.map((r) => specTimestamp(r.spec));
     const isolation = options.isolationLevel === 'read_committed' ? 1 : 0;
-    const results = await this.leaders('listOffsets', requests, options, (conn, tps) =>
-      listOffsetsOnLeader(conn, tps, (tp) => specs.get(tpKey(tp.topic, tp.partition))!, isolation, needsMaxTimestamp ? 7 : undefined),
-    );
-    return requests.map((r) => ({ topic: r.topic, partition: r.partition, ...results.get(tpKey(r.topic, r.partition))! }));
+    // A request names each partition once: several specs for one partition take several rounds.
+    const rounds: number[][] = [];
+    const seen = new Map<string, number>();
+    requests.forEach((r, i) => {
+      const key = tpKey(r.topic, r.partition);
+      const round = seen.get(key) ?? 0;
+      seen.set(key, round + 1);
+      (rounds[round] ??= []).push(i);
+    });
+    const out: ListedOffset[] = new Array(requests.length);
+    for (const round of rounds) {
+      const specs = new Map(round.map((i) => [tpKey(requests[i]!.topic, requests[i]!.partition), timestamps[i]!]));
+      const needsMaxTimestamp = round.some((i) => requests[i]!.spec === 'max-timestamp');
+      const tps = round.map((i) => requests[i]!);
+      const results = await this.leaders('listOffsets', tps, options, (conn, group) =>
+        listOffsetsOnLeader(conn, group, (tp) => specs.get(tpKey(tp.topic, tp.partition))!, isolation, needsMaxTimestamp ? 7 : undefined),
+      );
+      for (const i of round) {
+        const r = requests[i]!;
+        out[i] = { topic: r.topic, partition: r.partition, ...results.get(tpKey(r.topic, r.partition))! };
+      }
+    }
+    return out;
   }
 
   /** Deletes records before the given offsets (advances the log start offset). */

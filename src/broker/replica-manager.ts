@@ -8,6 +8,7 @@ import type { PartitionState, ReplicaDelegate, TopicRecord } from '../controller
 import type { Logger } from '../logging.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { LogManager } from '../storage/index.js';
+import { ProducerStateManager } from '../storage/producer-state.js';
 import { Partition } from './partition.js';
 import type { Purgatory } from './purgatory.js';
 import { toLogConfig } from './topic-log-config.js';
@@ -24,8 +25,41 @@ export class ReplicaManager implements ReplicaDelegate {
   private readonly partitions = new Map<string, Partition>();
   /** Effective settings of each hosted topic, resolved once per change rather than per request. */
   private readonly topicConfigs = new Map<string, TopicConfig>();
+  /** Forgets idle producers every producer.id.expiration.check.interval.ms. */
+  private readonly expirationTimer: NodeJS.Timeout;
+  private readonly shutdownHooks: Array<() => Promise<void>> = [];
 
-  constructor(private readonly options: ReplicaManagerOptions) {}
+  constructor(private readonly options: ReplicaManagerOptions) {
+    const { config } = options;
+    this.expirationTimer = setInterval(
+      () => this.expireProducers(config.get('producer.id.expiration.ms')),
+      Math.min(config.get('producer.id.expiration.check.interval.ms'), 0x7fffffff),
+    );
+    this.expirationTimer.unref();
+  }
+
+  /** Forgets producers idle for `expirationMs` on every partition; returns how many went. */
+  expireProducers(expirationMs: number, now = Date.now()): number {
+    let removed = 0;
+    for (const partition of this.partitions.values()) removed += partition.expireProducers(expirationMs, now);
+    return removed;
+  }
+
+  /** Runs `hook` at shutdown, before the producer states are snapshotted (coordinators stop there). */
+  onShutdown(hook: () => Promise<void>): void {
+    this.shutdownHooks.push(hook);
+  }
+
+  /** Stops the timers and writes every partition's producer-state snapshot (before the logs close). */
+  async shutdown(): Promise<void> {
+    clearInterval(this.expirationTimer);
+    for (const hook of this.shutdownHooks.splice(0)) {
+      await hook().catch((err: unknown) => this.options.logger.error('a shutdown hook failed', { err: String(err) }));
+    }
+    for (const partition of this.partitions.values()) {
+      await partition.withAppendLock(async () => partition.producerState?.close());
+    }
+  }
 
   get purgatory(): Purgatory {
     return this.options.purgatory;
@@ -82,6 +116,7 @@ export class ReplicaManager implements ReplicaDelegate {
         const log =
           logManager.getLog(topic.name, state.partition) ?? (await logManager.createLog(topic.name, state.partition, logConfig));
         partition = new Partition(topic.name, state.partition, topic.topicId, log, brokerId, purgatory);
+        partition.producerState = await ProducerStateManager.load(log, { logger: this.options.logger.child({ partition: partition.key }) });
         this.partitions.set(partition.key, partition);
       }
       partition.applyState(state, topic.topicId);

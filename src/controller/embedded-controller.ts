@@ -15,6 +15,7 @@ import type {
   Controller,
   CreateTopicSpec,
   PartitionState,
+  ProducerIdBlock,
   ReplicaDelegate,
   TopicRecord,
 } from './types.js';
@@ -32,24 +33,30 @@ export interface EmbeddedControllerOptions {
   delegate: ReplicaDelegate;
 }
 
+/** Producer ids handed out per AllocateProducerIds, as Kafka's controller does. */
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
+
 export class EmbeddedController implements Controller {
   private readonly byName = new Map<string, TopicRecord>();
   private readonly byId = new Map<Uuid, TopicRecord>();
   private readonly writer: MetadataFileWriter;
+  private nextProducerId: number;
 
   private constructor(
     private readonly options: EmbeddedControllerOptions,
     readonly clusterId: string,
     topics: TopicRecord[],
+    nextProducerId = 0,
   ) {
     this.writer = new MetadataFileWriter(options.metadataDir);
+    this.nextProducerId = nextProducerId;
     for (const topic of topics) this.index(topic);
   }
 
   /** Loads (or creates) the metadata and hands every partition to the local replica manager. */
   static async open(options: EmbeddedControllerOptions): Promise<EmbeddedController> {
     const doc = await readMetadataFile(options.metadataDir);
-    const controller = new EmbeddedController(options, doc?.clusterId ?? randomUuid(), doc?.topics ?? []);
+    const controller = new EmbeddedController(options, doc?.clusterId ?? randomUuid(), doc?.topics ?? [], doc?.nextProducerId ?? 0);
     if (!doc) await controller.persist();
     for (const topic of controller.byName.values()) {
       await options.delegate.applyPartitionStates(topic, topic.partitions);
@@ -184,7 +191,19 @@ export class EmbeddedController implements Controller {
     this.options.delegate.topicConfigChanged(updated);
   }
 
+  async allocateProducerIds(brokerId: number): Promise<ProducerIdBlock> {
+    const firstProducerId = this.nextProducerId;
+    if (firstProducerId + PRODUCER_ID_BLOCK_SIZE > Number.MAX_SAFE_INTEGER) {
+      throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'The producer id space is exhausted.');
+    }
+    this.nextProducerId = firstProducerId + PRODUCER_ID_BLOCK_SIZE;
+    // Persisted before the block is used: a restart never hands out these ids again.
+    await this.persist();
+    return { brokerId, firstProducerId, size: PRODUCER_ID_BLOCK_SIZE };
+  }
+
   async close(): Promise<void> {
+    await this.options.delegate.shutdown?.();
     await this.persist();
   }
 
@@ -252,6 +271,6 @@ export class EmbeddedController implements Controller {
   }
 
   private persist(): Promise<void> {
-    return this.writer.write({ clusterId: this.clusterId, topics: this.topics() });
+    return this.writer.write({ clusterId: this.clusterId, topics: this.topics(), nextProducerId: this.nextProducerId });
   }
 }

@@ -13,6 +13,8 @@ const FORMAT_VERSION = 1;
 export interface MetadataDocument {
   clusterId: string;
   topics: TopicRecord[];
+  /** The first producer id not yet handed out in a block (absent before the first allocation). */
+  nextProducerId?: number;
 }
 
 export async function readMetadataFile(dir: string): Promise<MetadataDocument | null> {
@@ -27,7 +29,9 @@ export async function readMetadataFile(dir: string): Promise<MetadataDocument | 
   if (parsed.version !== FORMAT_VERSION || typeof parsed.clusterId !== 'string' || !Array.isArray(parsed.topics)) {
     throw new Error(`${join(dir, METADATA_FILE_NAME)} is not a Ganglion metadata file of version ${FORMAT_VERSION}`);
   }
-  return { clusterId: parsed.clusterId, topics: parsed.topics };
+  const doc: MetadataDocument = { clusterId: parsed.clusterId, topics: parsed.topics };
+  if (typeof parsed.nextProducerId === 'number') doc.nextProducerId = parsed.nextProducerId;
+  return doc;
 }
 
 /** Serializes writes so an older snapshot can never land after a newer one. */

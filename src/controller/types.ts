@@ -58,6 +58,19 @@ export interface ReplicaDelegate {
   stopReplicas(topic: TopicRecord, partitions: number[], deleteData: boolean): Promise<void>;
   /** A topic's configuration overrides changed. */
   topicConfigChanged(topic: TopicRecord): void;
+  /**
+   * The node is shutting down (called before its logs close): stop background
+   * work and persist replica state that lives beside the logs (producer-state
+   * snapshots).
+   */
+  shutdown?(): Promise<void>;
+}
+
+/** A range of producer ids handed to one broker: [firstProducerId, firstProducerId + size). */
+export interface ProducerIdBlock {
+  brokerId: number;
+  firstProducerId: number;
+  size: number;
 }
 
 export interface Controller {
@@ -74,5 +87,11 @@ export interface Controller {
   createPartitions(name: string, totalCount: number, assignments: number[][] | null, validateOnly: boolean): Promise<TopicRecord>;
   /** Replaces (`incremental` false) or patches (null value = delete) a topic's overrides. */
   alterTopicConfigs(name: string, configs: Record<string, string | null>, incremental: boolean, validateOnly: boolean): Promise<void>;
+  /**
+   * Hands the broker the next block of producer ids (Kafka's
+   * AllocateProducerIds). Blocks never overlap, also across restarts: the
+   * end of the last block handed out is persisted before the block is.
+   */
+  allocateProducerIds(brokerId: number): Promise<ProducerIdBlock>;
   close(): Promise<void>;
 }

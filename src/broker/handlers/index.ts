@@ -8,6 +8,7 @@ import { createDeleteRecordsHandler } from './delete-records.js';
 import { createFetchHandler } from './fetch.js';
 import { createFindCoordinatorHandler, createGroupCoordinatorLookup } from './find-coordinator.js';
 import { createGroupHandlers } from './groups.js';
+import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createListOffsetsHandler } from './list-offsets.js';
 import { createMetadataHandler } from './metadata.js';
 import { createOffsetHandlers } from './offsets.js';
@@ -34,5 +35,6 @@ export function registerHandlers(registry: HandlerRegistry, services: BrokerServ
     createFindCoordinatorHandler(services, createGroupCoordinatorLookup(services)),
     ...createGroupHandlers(services),
     ...createOffsetHandlers(services),
+    createInitProducerIdHandler(services),
   );
 }

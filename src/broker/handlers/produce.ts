@@ -8,8 +8,13 @@
  * ISR is smaller than min.insync.replicas and answers once the high watermark
  * covers the batch (or REQUEST_TIMED_OUT after timeout_ms).
  *
- * Not yet: idempotent and transactional producers (no InitProducerId is
- * advertised, so clients do not send producer ids), quotas (throttle is 0).
+ * Idempotent producers: the partition checks each batch's producer id,
+ * epoch and sequences against its producer state (header only) under its
+ * append lock; a retried batch is answered NONE with its original offsets.
+ * Transactional batches are accepted only when they belong to a transaction
+ * that includes the partition.
+ *
+ * Not yet: quotas (throttle is 0).
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';

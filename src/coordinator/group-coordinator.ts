@@ -252,6 +252,7 @@ export class GroupCoordinator {
     if (!log || !log.isOpen || this.closed) return Promise.resolve();
     const owned: OwnedPartition = { partition, log, loading: true, loaded: Promise.resolve() };
     this.owned.set(partition, owned);
+    if (this.retentionTimer === null) this.scheduleRetentionCheck();
     owned.loaded = this.loadPartition(owned).then(
       () => {
         if (this.owned.get(partition) === owned) owned.loading = false;
@@ -1070,9 +1071,13 @@ export class GroupCoordinator {
   // ---- offset retention ---------------------------------------------------
 
   private scheduleRetentionCheck(): void {
-    if (this.closed) return;
+    if (this.closed || this.retentionTimer !== null) return;
     this.retentionTimer = this.scheduler.schedule(this.config.offsetsRetentionCheckIntervalMs, () => {
       this.retentionTimer = null;
+      // Partitions whose logs closed (broker shutdown, leadership moved) are let go first;
+      // with none left the timer stops until this broker leads one again.
+      for (const partition of [...this.owned.keys()]) this.syncPartition(partition);
+      if (this.owned.size === 0) return;
       void this.expireOffsets()
         .catch((err: unknown) => this.logger.warn('offset expiration failed', { error: String(err) }))
         .finally(() => this.scheduleRetentionCheck());

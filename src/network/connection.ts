@@ -37,6 +37,9 @@ export interface ConnectionLimits {
 
 type State = 'open' | 'finishing' | 'ending' | 'closed';
 
+/** How long a failed connection may take to flush its earlier responses. */
+const CLOSE_FLUSH_GRACE_MS = 1000;
+
 function isThenable(v: unknown): v is PromiseLike<Buffer[] | null> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -229,7 +232,27 @@ export class ServerConnection implements Connection {
     this.processing = false;
     if (this.state === 'closed') return;
     this.logger.error('request handler failed; closing connection', { ...this.logFields, ...errorFields(err, true) });
-    this.close('request handler failed');
+    this.closeAfterFlush('request handler failed');
+  }
+
+  /**
+   * Closes after the responses already written (to earlier pipelined
+   * requests) have left: Kafka answers those before closing. Input is
+   * discarded meanwhile; a peer that never reads is cut off after a grace.
+   */
+  private closeAfterFlush(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.dropQueue();
+    this.logger.debug('closing connection after flushing', { ...this.logFields, reason });
+    const s = this.socket;
+    while (s.writableCorked > 0) s.uncork();
+    const force = setTimeout(() => s.destroy(), CLOSE_FLUSH_GRACE_MS);
+    force.unref();
+    s.once('close', () => clearTimeout(force));
+    s.once('finish', () => s.destroy());
+    s.resume();
+    s.end();
   }
 
   /** Writes one response; false if the connection was closed instead. */

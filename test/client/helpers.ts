@@ -2,6 +2,7 @@
  * Test helpers for the client: a broker on a free port in its own temp dir,
  * restartable on the same port and directory, and small utilities.
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,4 +97,29 @@ export async function pollN<T>(poll: (ms: number) => Promise<T[]>, n: number, ti
     out.push(...(await poll(Math.min(left, 1000))));
   }
   return out;
+}
+
+/** Runs a command without blocking the event loop (the test broker runs in this process). */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<{ status: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60000);
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.end(options.input ?? '');
+  });
 }

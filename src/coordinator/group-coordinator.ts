@@ -32,7 +32,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging.js';
 import { silentLogger } from '../logging.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { buildBatchAsync, scanBatches, type CompressionType } from '../protocol/records/index.js';
+import { buildBatchAsync, readTxnMarker, scanBatches, type CompressionType } from '../protocol/records/index.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
   Group,
@@ -1198,13 +1198,36 @@ export class GroupCoordinator {
     let position = log.logStartOffset;
     const end = log.highWatermark;
     let records = 0;
+    const applyOffset = (group: string, k: string, value: CommittedOffset | null) => {
+      let groupOffsets = offsets.get(group);
+      if (!groupOffsets) offsets.set(group, (groupOffsets = new Map()));
+      if (value === null) groupOffsets.delete(k);
+      else groupOffsets.set(k, value);
+    };
+    // Offsets committed inside a transaction (TxnOffsetCommit), by producer id: applied when
+    // its COMMIT marker comes, dropped on ABORT, left out while the transaction is open.
+    const inTransaction = new Map<bigint, Array<[string, string, CommittedOffset | null]>>();
     while (position < end) {
       const { records: bytes } = await log.read(position, this.config.loadBufferSize);
       const { batches } = scanBatches(bytes);
       if (batches.length === 0) break;
       for (const batch of batches) {
         position = batch.nextOffset;
-        if (batch.isControl) continue;
+        if (batch.isControl) {
+          const pending = inTransaction.get(batch.producerId);
+          inTransaction.delete(batch.producerId);
+          try {
+            if (pending && readTxnMarker(batch)?.commit) for (const [group, k, value] of pending) applyOffset(group, k, value);
+          } catch (err) {
+            this.logger.warn('skipping an unreadable transaction marker', { partition, offset: batch.baseOffset, error: String(err) });
+          }
+          continue;
+        }
+        let txnOffsets: Array<[string, string, CommittedOffset | null]> | undefined;
+        if (batch.isTransactional) {
+          txnOffsets = inTransaction.get(batch.producerId);
+          if (!txnOffsets) inTransaction.set(batch.producerId, (txnOffsets = []));
+        }
         for (const record of await batch.recordsAsync()) {
           if (record.offset >= end) break;
           if (record.key === null) continue;
@@ -1214,11 +1237,10 @@ export class GroupCoordinator {
             if (key.kind === 'group') {
               metadata.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
             } else if (key.kind === 'offset') {
-              let groupOffsets = offsets.get(key.group);
-              if (!groupOffsets) offsets.set(key.group, (groupOffsets = new Map()));
               const k = offsetKey(key.topic, key.partition);
-              if (record.value === null) groupOffsets.delete(k);
-              else groupOffsets.set(k, decodeOffsetCommitValue(record.value));
+              const value = record.value === null ? null : decodeOffsetCommitValue(record.value);
+              if (txnOffsets) txnOffsets.push([key.group, k, value]);
+              else applyOffset(key.group, k, value);
             }
           } catch (err) {
             this.logger.warn('skipping an unreadable __consumer_offsets record', { partition, offset: record.offset, error: String(err) });
@@ -1302,6 +1324,23 @@ export class GroupCoordinator {
   private cancelTimer(group: Group, which: 'joinTimer' | 'syncTimer'): void {
     group[which]?.cancel();
     group[which] = null;
+  }
+
+  // ---- transactional offsets ------------------------------------------------
+
+  /**
+   * Offsets a transaction committed (TxnOffsetCommit, then a COMMIT marker
+   * in the group's partition): visible from now on. Their records are already
+   * in the log, so nothing is written; a replay applies them from the marker.
+   * Waits for the partition's load, so the loaded state cannot replace them.
+   */
+  async materializeTransactionalOffsets(groupId: string, offsets: ReadonlyMap<string, CommittedOffset>): Promise<void> {
+    const partition = this.partitionFor(groupId);
+    await this.onBecomeLeader(partition);
+    if (this.closed || !this.owned.has(partition)) return;
+    const group = this.groups.get(groupId) ?? this.addGroup(groupId);
+    if (group.is('Dead')) return;
+    for (const [key, value] of offsets) group.offsets.set(key, value);
   }
 
   /** For tests and tools: the group's current state, or undefined. */

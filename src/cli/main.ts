@@ -1,17 +1,63 @@
 /**
  * The `ganglion` command: one subcommand per Kafka tool it mirrors.
  */
-import { serverStart } from './server-start.js';
-
 type Tool = (argv: string[]) => Promise<number>;
 
-const TOOLS: Record<string, { run: Tool; summary: string }> = {
-  'server-start': { run: serverStart, summary: 'start a broker (kafka-server-start.sh)' },
+/** Tools load on demand, so a command pays only for the code it runs. */
+const TOOLS: Record<string, { load: () => Promise<Tool>; summary: string }> = {
+  'server-start': {
+    load: async () => (await import('./server-start.js')).serverStart,
+    summary: 'start a broker (kafka-server-start.sh)',
+  },
+  topics: {
+    load: async () => (await import('./topics.js')).topics,
+    summary: 'create, list, describe, alter and delete topics (kafka-topics.sh)',
+  },
+  'console-producer': {
+    load: async () => (await import('./console-producer.js')).consoleProducer,
+    summary: 'send lines from standard input as records (kafka-console-producer.sh)',
+  },
+  'console-consumer': {
+    load: async () => (await import('./console-consumer.js')).consoleConsumer,
+    summary: 'print records of a topic to standard output (kafka-console-consumer.sh)',
+  },
+  configs: {
+    load: async () => (await import('./configs.js')).configs,
+    summary: 'describe and alter topic and broker configs (kafka-configs.sh)',
+  },
+  'get-offsets': {
+    load: async () => (await import('./get-offsets.js')).getOffsets,
+    summary: 'print partition offsets at a time (kafka-get-offsets.sh)',
+  },
+  'delete-records': {
+    load: async () => (await import('./delete-records.js')).deleteRecords,
+    summary: 'delete records before an offset per partition (kafka-delete-records.sh)',
+  },
+  'broker-api-versions': {
+    load: async () => (await import('./broker-api-versions.js')).brokerApiVersions,
+    summary: 'list the API versions each broker supports (kafka-broker-api-versions.sh)',
+  },
+  'producer-perf-test': {
+    load: async () => (await import('./producer-perf-test.js')).producerPerfTest,
+    summary: 'measure producer throughput and latency (kafka-producer-perf-test.sh)',
+  },
+  'consumer-perf-test': {
+    load: async () => (await import('./consumer-perf-test.js')).consumerPerfTest,
+    summary: 'measure consumer throughput (kafka-consumer-perf-test.sh)',
+  },
+  'dump-log': {
+    load: async () => (await import('./dump-log.js')).dumpLog,
+    summary: 'print and check log segments and indexes offline (kafka-dump-log.sh)',
+  },
 };
 
 function usage(): string {
-  const lines = Object.entries(TOOLS).map(([name, t]) => `  ${name.padEnd(16)} ${t.summary}`);
-  return `Usage: ganglion <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+  const width = Math.max(...Object.keys(TOOLS).map((n) => n.length)) + 2;
+  const lines = Object.entries(TOOLS).map(([name, t]) => `  ${name.padEnd(width)}${t.summary}`);
+  return (
+    `Usage: ganglion <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n` +
+    `Run 'ganglion <command> --help' for a command's options.\n`
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,5 +71,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ganglion: unknown command '${command}'\n\n${usage()}`);
     return 2;
   }
-  return tool.run(rest);
+  const run = await tool.load();
+  return run(rest);
 }

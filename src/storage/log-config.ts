@@ -37,7 +37,24 @@ export interface LogConfig {
   readonly messageTimestampType: TimestampType;
   /** cleanup.policy; retention runs only when it includes 'delete'. */
   readonly cleanupPolicy: readonly CleanupPolicy[];
+  // ---- compaction (read by the log cleaner only; optional, defaults below) ----
+  /** delete.retention.ms: how long a tombstone stays readable once the cleaner has seen it. */
+  readonly deleteRetentionMs?: number;
+  /** min.cleanable.dirty.ratio: share of uncompacted bytes (0..1) before a log is worth cleaning. */
+  readonly minCleanableDirtyRatio?: number;
+  /** min.compaction.lag.ms: records younger than this are never removed. */
+  readonly minCompactionLagMs?: number;
+  /** max.compaction.lag.ms: a log whose oldest uncompacted record is older is cleaned whatever its ratio. */
+  readonly maxCompactionLagMs?: number;
 }
+
+/** Kafka's defaults for the optional compaction settings. */
+export const DEFAULT_COMPACTION = Object.freeze({
+  deleteRetentionMs: 24 * 60 * 60 * 1000,
+  minCleanableDirtyRatio: 0.5,
+  minCompactionLagMs: 0,
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+});
 
 /** Kafka's Long.MAX_VALUE as a JS number (any value at least this means "never"). */
 export const NEVER = Number.MAX_SAFE_INTEGER;
@@ -85,6 +102,19 @@ export function validateLogConfig(config: LogConfig): void {
   positiveInt('fileDeleteDelayMs', 0);
   if (config.messageTimestampType !== 'CreateTime' && config.messageTimestampType !== 'LogAppendTime') {
     throw new RangeError(`log config messageTimestampType must be CreateTime or LogAppendTime`);
+  }
+  const optionalAtLeast = (name: 'deleteRetentionMs' | 'minCompactionLagMs' | 'maxCompactionLagMs', min: number) => {
+    const v = config[name];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+      throw new RangeError(`log config ${name} must be an integer >= ${min}, got ${String(v)}`);
+    }
+  };
+  optionalAtLeast('deleteRetentionMs', 0);
+  optionalAtLeast('minCompactionLagMs', 0);
+  optionalAtLeast('maxCompactionLagMs', 1);
+  const ratio = config.minCleanableDirtyRatio;
+  if (ratio !== undefined && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))) {
+    throw new RangeError(`log config minCleanableDirtyRatio must be between 0 and 1, got ${String(ratio)}`);
   }
   for (const p of config.cleanupPolicy) {
     if (p !== 'delete' && p !== 'compact') throw new RangeError(`unknown cleanup policy ${String(p)}`);

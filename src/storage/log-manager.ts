@@ -7,14 +7,16 @@
  *   recovery-point-offset-checkpoint       flushed-up-to offset per partition
  *   log-start-offset-checkpoint            log start offset per partition
  *   replication-offset-checkpoint          high watermark per partition
+ *   cleaner-offset-checkpoint              where each compacted log's dirty part starts
  *   .kafka_cleanshutdown                   written by close(), removed at open:
  *                                          its absence at open means a crash,
  *                                          so logs recover from their recovery point
  *
  * Background work runs on unref'd timers: retention (retentionCheckIntervalMs),
  * time-based flush (only for logs whose flushIntervalMs is finite), and the
- * checkpoint writers. close() flushes every log, then writes the checkpoints
- * and the clean-shutdown marker.
+ * checkpoint writers; the log cleaner (compaction, cleaner/) runs its own
+ * loop, started and stopped with the manager. close() stops the cleaner,
+ * flushes every log, then writes the checkpoints and the clean-shutdown marker.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, open as openFile, readdir, rename, rm, unlink } from 'node:fs/promises';
@@ -33,6 +35,7 @@ import { exists, syncDir, writeFileAtomic } from './file-io.js';
 import { IndexCache } from './index-file.js';
 import { type LogConfig, validateLogConfig } from './log-config.js';
 import { PartitionLog, type RetentionResult } from './partition-log.js';
+import { LogCleaner, type LogCleanerConfig } from './cleaner/cleaner.js';
 import { type TopicPartition, checkTopicPartition, parseTopicPartitionDir, tpKey } from './topic-partition.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
@@ -57,6 +60,11 @@ export interface LogManagerOptions {
   indexCacheBytes?: number;
   /** Run the background timers. Default true (tests turn them off and call the tasks). */
   timers?: boolean;
+  /**
+   * The log cleaner's settings (log.cleaner.*); it runs with the timers.
+   * Default: Kafka's defaults (enabled). `false` creates no cleaner.
+   */
+  cleaner?: LogCleanerConfig | false;
   logger?: Logger;
   decompress?: Decompressor;
   now?: () => number;
@@ -86,6 +94,7 @@ export class LogManager {
   private readonly logger: Logger;
   private readonly cache: IndexCache;
   private readonly now: () => number;
+  private logCleaner: LogCleaner | null = null;
   /** Whether each log directory had been shut down cleanly (by absolute path). */
   readonly cleanShutdown = new Map<string, boolean>();
 
@@ -113,6 +122,7 @@ export class LogManager {
     try {
       for (const dir of dirs) await manager.checkWritable(dir);
       await Promise.all(dirs.map((dir) => manager.loadDir(dir)));
+      await manager.createCleaner();
     } catch (err) {
       await Promise.all([...manager.logs.values()].map((e) => e.log.close().catch(() => undefined)));
       throw err;
@@ -123,6 +133,23 @@ export class LogManager {
 
   get defaultConfig(): LogConfig {
     return this.defaultCfg;
+  }
+
+  /** The log cleaner (compaction), or null when configured off. */
+  get cleaner(): LogCleaner | null {
+    return this.logCleaner;
+  }
+
+  private async createCleaner(): Promise<void> {
+    const settings = this.options.cleaner;
+    if (settings === false) return;
+    const cleaner = new LogCleaner(
+      { logs: () => this.logs.values(), logDirs: this.logDirs },
+      { decompress: this.options.decompress, ...settings },
+      { logger: this.logger, now: this.options.now },
+    );
+    await cleaner.loadCheckpoints();
+    this.logCleaner = cleaner;
   }
 
   private async checkWritable(dir: string): Promise<void> {
@@ -266,6 +293,7 @@ export class LogManager {
     const key = tpKey({ topic, partition });
     const entry = this.logs.get(key);
     if (!entry) return false;
+    await this.logCleaner?.forgetLog(entry.log, entry.dir);
     this.logs.delete(key);
     await entry.log.closeForDeletion();
     const doomed = `${entry.log.dir}.${randomUUID().replace(/-/g, '')}${DELETE_DIR_SUFFIX}`;
@@ -273,6 +301,7 @@ export class LogManager {
     await syncDir(entry.dir);
     this.removeDirInBackground(doomed);
     await this.writeCheckpoints(entry.dir);
+    await this.logCleaner?.writeCheckpoint(entry.dir);
     this.logger.info('deleted log', { partition: key });
     return true;
   }
@@ -348,6 +377,7 @@ export class LogManager {
 
   private startTimers(): void {
     const o = this.options;
+    this.logCleaner?.start();
     this.schedule('retention', o.retentionCheckIntervalMs ?? 300_000, async () => {
       await this.runRetention();
     });
@@ -390,6 +420,7 @@ export class LogManager {
   }
 
   private async shutdown(): Promise<void> {
+    await this.logCleaner?.stop();
     for (const task of this.tasks) if (task.timer) clearInterval(task.timer);
     await Promise.all(this.tasks.map((t) => t.running));
     await Promise.all([...this.creating.values()].map((p) => p.catch(() => undefined)));

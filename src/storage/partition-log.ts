@@ -53,6 +53,7 @@ import {
   parseSegmentFileName,
 } from './segment.js';
 import { type TopicPartition, checkTopicPartition, tpKey } from './topic-partition.js';
+import { commitCleaned, completeInterruptedSwaps, installSwap } from './cleaner/swap.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 /** Extra bytes a read fetches past maxBytes to cover the scan from the index entry. */
@@ -140,6 +141,26 @@ export interface SegmentInfo {
 
 type State = 'open' | 'closing' | 'closed';
 
+/** A consistent snapshot of what the log cleaner reads (see `cleanerView`). */
+export interface CleanerView {
+  /** Every segment, oldest first; the last one is the active segment. */
+  readonly segments: readonly LogSegment[];
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  readonly config: LogConfig;
+}
+
+/** Test hooks of `replaceSegments`: each runs at its step and may throw to simulate a crash there. */
+export interface SwapHooks {
+  /** Inside the queue, before anything is renamed (the cleaned files are complete). */
+  beforeCommit?: () => void | Promise<void>;
+  /** After the cleaned files were renamed to `.swap` (the commit point). */
+  afterCommit?: () => void | Promise<void>;
+  /** After the replaced segments' files were renamed to `*.deleted`. */
+  afterOldRenamed?: () => void | Promise<void>;
+}
+
 interface PendingDeletion {
   segment: LogSegment;
   timer: NodeJS.Timeout | null;
@@ -159,6 +180,7 @@ export class PartitionLog {
   private queue: Promise<unknown> = Promise.resolve();
   private flushChain: Promise<void> = Promise.resolve();
   private pendingDeletions = new Set<PendingDeletion>();
+  private readonly truncationListeners = new Set<(logEndOffset: number) => void>();
   private unflushed = 0;
   private lastFlush: number;
   private readonly cache: IndexCache;
@@ -363,6 +385,10 @@ export class PartitionLog {
 
   /** Lists segment base offsets; removes leftovers (*.deleted, *.tmp, orphan indexes). */
   private async scanDirectory(): Promise<number[]> {
+    // A log cleaner swap that a crash interrupted after its commit point is completed first.
+    for (const swap of await completeInterruptedSwaps(this.dir)) {
+      this.logger.warn('completed an interrupted log cleaner swap', { ...swap });
+    }
     const names = await readdir(this.dir);
     const bases = new Set<number>();
     for (const name of names) {
@@ -905,9 +931,9 @@ export class PartitionLog {
     return doomed.length;
   }
 
-  /** Renames the segment's files to *.deleted now and removes them after fileDeleteDelayMs. */
-  private async scheduleDeletion(segment: LogSegment): Promise<void> {
-    await segment.renameForDeletion();
+  /** Renames the segment's files to *.deleted now (unless `renamed`) and removes them after fileDeleteDelayMs. */
+  private async scheduleDeletion(segment: LogSegment, renamed = false): Promise<void> {
+    if (!renamed) await segment.renameForDeletion();
     const pending: PendingDeletion = { segment, timer: null, done: null };
     this.pendingDeletions.add(pending);
     const run = () => {
@@ -973,6 +999,7 @@ export class PartitionLog {
       this.startOffset = Math.min(this.startOffset, this.nextOffset);
       this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
       this.hw = Math.min(this.hw, this.nextOffset);
+      this.notifyTruncation();
       return true;
     });
   }
@@ -999,6 +1026,87 @@ export class PartitionLog {
     this.startOffset = offset;
     this.recoveryPointOffset = offset;
     this.hw = offset;
+    this.notifyTruncation();
+  }
+
+  private notifyTruncation(): void {
+    for (const listener of this.truncationListeners) {
+      try {
+        listener(this.nextOffset);
+      } catch (err) {
+        this.logger.error('a truncation listener failed', { err: String(err) });
+      }
+    }
+  }
+
+  // ---- log cleaner hooks ----------------------------------------------
+
+  /**
+   * Calls `listener(newLogEndOffset)` after every truncation (the cleaner
+   * moves its checkpoint back). Returns a function that unsubscribes.
+   */
+  onTruncation(listener: (logEndOffset: number) => void): () => void {
+    this.truncationListeners.add(listener);
+    return () => this.truncationListeners.delete(listener);
+  }
+
+  /**
+   * What the log cleaner reads: the current segment list (an immutable
+   * snapshot: mutations replace the array) and the offsets bounding what it
+   * may clean. The cleaner reads segments as readers do, pinning each one.
+   */
+  cleanerView(): CleanerView {
+    return {
+      segments: this.segments,
+      logStartOffset: this.startOffset,
+      logEndOffset: this.nextOffset,
+      highWatermark: this.hw,
+      config: this.cfg,
+    };
+  }
+
+  /**
+   * Replaces `old` (consecutive inactive segments, oldest first) by the
+   * cleaned segment the cleaner wrote as `<base>.{log,index,timeindex}.cleaned`
+   * (base = old[0].baseOffset), in the queue: commit (`.cleaned` -> `.swap`),
+   * old files -> `*.deleted`, `.swap` -> final names, then the new segment
+   * takes their place in the list. Readers holding an old segment finish on
+   * its open file; the old files go after fileDeleteDelayMs. Returns false,
+   * touching nothing, when the log changed meanwhile (closed, or a segment
+   * was deleted or truncated away): the caller removes its files. See
+   * cleaner/swap.ts for what recovery does after a crash at each step.
+   */
+  replaceSegments(old: readonly LogSegment[], hooks: SwapHooks = {}): Promise<boolean> {
+    return this.enqueue(async () => {
+      if (this.state !== 'open' || old.length === 0) return false;
+      const first = this.segments.indexOf(old[0]!);
+      if (first < 0 || old.some((s, i) => this.segments[first + i] !== s || s === this.active || s.isClosed)) return false;
+      const base = old[0]!.baseOffset;
+      await hooks.beforeCommit?.();
+      await commitCleaned(this.dir, base);
+      await hooks.afterCommit?.();
+      for (const s of old) await s.renameForDeletion();
+      await hooks.afterOldRenamed?.();
+      await installSwap(this.dir, base);
+      const segment = await LogSegment.open(this.dir, base, this.cfg, this.cache, this.now());
+      try {
+        await segment.loadMaxTimestamp();
+      } catch (err) {
+        await segment.close();
+        throw err;
+      }
+      segment.onIndexRebuilt = (seg) => this.onIndexRebuilt(seg);
+      const segments = this.segments.slice();
+      segments.splice(first, old.length, segment);
+      this.segments = segments;
+      for (const s of old) {
+        this.totalSize -= s.size;
+        await this.scheduleDeletion(s, true);
+      }
+      this.totalSize += segment.size;
+      this.logger.debug('swapped in a cleaned segment', { baseOffset: base, replaced: old.map((s) => s.baseOffset), size: segment.size });
+      return true;
+    });
   }
 
   // ---- closing ---------------------------------------------------------

@@ -17,7 +17,8 @@ import { Purgatory } from './purgatory.js';
 import { ReplicaManager } from './replica-manager.js';
 import { createRequestDispatcher } from './request-dispatcher.js';
 import type { BrokerServices } from './services.js';
-import { logConfigFor } from './topic-log-config.js';
+import { groupCoordinatorFor } from './handlers/groups.js';
+import { cleanerConfigFor, logConfigFor } from './topic-log-config.js';
 
 export interface StartBrokerOptions {
   /** A server.properties file. */
@@ -89,6 +90,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     recoveryThreadsPerDataDir: config.get('num.recovery.threads.per.data.dir'),
     logger: logger.child({ component: 'storage' }),
     decompress: decompressAsync,
+    cleaner: cleanerConfigFor(config),
   });
 
   const purgatory = new Purgatory();
@@ -165,7 +167,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config,
     close() {
       closing ??= (async () => {
-        // Parked fetches answer now with what they have, so in-flight requests finish quickly.
+        // Parked fetches and joins answer now with what they have, so in-flight requests finish quickly.
+        groupCoordinatorFor(services).close();
         purgatory.close();
         await server.stop({ graceMs: options.shutdownGraceMs ?? 5000 });
         await controller.close();

@@ -171,8 +171,6 @@ export class LogManager {
     const recoveryPoints = await this.readCheckpoint(dir, RECOVERY_POINT_CHECKPOINT);
     const startOffsets = await this.readCheckpoint(dir, LOG_START_OFFSET_CHECKPOINT);
     const highWatermarks = await this.readCheckpoint(dir, REPLICATION_OFFSET_CHECKPOINT);
-    if (!clean) this.logger.warn('log directory was not shut down cleanly; recovering its logs', { dir });
-
     const entries = await readdir(dir, { withFileTypes: true });
     const toOpen: Array<{ tp: TopicPartition; path: string }> = [];
     for (const entry of entries) {
@@ -189,6 +187,8 @@ export class LogManager {
       }
       toOpen.push({ tp, path });
     }
+    // A brand-new directory has nothing to recover and deserves no warning.
+    if (!clean && toOpen.length > 0) this.logger.warn('log directory was not shut down cleanly; recovering its logs', { dir });
     const threads = Math.max(1, this.options.recoveryThreadsPerDataDir ?? 2);
     let next = 0;
     const worker = async () => {

@@ -38,7 +38,13 @@ import {
 } from '../protocol/records/index.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { listOffsetsOnLeader } from './admin.js';
-import { ManualAssignment, type AssignmentContext, type AssignmentSource, type TopicPartitionOffset } from './assignment.js';
+import {
+  ManualAssignment,
+  type AssignmentContext,
+  type AssignmentSource,
+  type RebalanceListener,
+  type TopicPartitionOffset,
+} from './assignment.js';
 import { Cluster, clusterOptions, type TopicMetadata } from './cluster.js';
 import { resolveConsumerConfig, type ConfigInput, type ConsumerConfig, type ResolvedConfig } from './config.js';
 import type { BrokerConnection } from './connection.js';
@@ -49,6 +55,7 @@ import {
   OffsetOutOfRangeError,
   TimeoutError,
 } from './errors.js';
+import { GroupMembership, type GroupMetadata } from './group/membership.js';
 import { requestLeaders } from './leader-requests.js';
 import { Signal, groupBy, tpKey, type TopicPartition } from './util.js';
 
@@ -145,6 +152,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private readonly logger: Logger;
   private readonly source: AssignmentSource;
   private readonly ctx: AssignmentContext;
+  /** Group membership when `group.id` is set (and no other assignment source was given). */
+  private readonly group: GroupMembership | null;
 
   private readonly autoOffsetReset: 'earliest' | 'latest' | 'none';
   private readonly fetchMinBytes: number;
@@ -190,7 +199,9 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.rack = c.string('client.rack');
     this.cluster = new Cluster(clusterOptions(c, this.clientId, this.logger));
     this.cluster.onMetadataUpdate(() => this.signal.notify());
-    this.source = options.assignmentSource ?? new ManualAssignment();
+    const groupId = c.nullableString('group.id');
+    this.group = options.assignmentSource === undefined && groupId ? new GroupMembership(c, this.logger) : null;
+    this.source = options.assignmentSource ?? this.group ?? new ManualAssignment();
     const self = this;
     this.ctx = {
       cluster: this.cluster,
@@ -201,6 +212,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       seek: (tp, offset) => self.seek(tp, offset),
       wakeup: () => self.signal.notify(),
     };
+    this.group?.attach(this.ctx);
     if (c.unknownKeys.length > 0) this.logger.warn('ignoring unknown consumer settings', { keys: c.unknownKeys });
   }
 
@@ -213,6 +225,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    */
   assign(partitions: readonly TopicPartition[]): void {
     this.ensureOpen();
+    if (this.group?.subscribed) throw new Error('Subscription to topics, partitions and pattern are mutually exclusive');
     for (const tp of partitions) {
       if (typeof tp?.topic !== 'string' || tp.topic === '' || !Number.isInteger(tp.partition) || tp.partition < 0) {
         throw new TypeError(`invalid topic partition ${JSON.stringify(tp)}`);
@@ -323,6 +336,82 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   async partitionsFor(topic: string, options: { timeoutMs?: number } = {}): Promise<TopicMetadata> {
     this.ensureOpen();
     return this.cluster.waitForTopic(topic, Date.now() + (options.timeoutMs ?? this.defaultApiTimeoutMs));
+  }
+
+  // ------------------------------------------------------------------ consumer groups
+
+  /**
+   * Joins the group `group.id` and reads the partitions of `topics` it is
+   * assigned (replacing an earlier subscription). The join happens in
+   * `poll`; `listener` hears about revoked, assigned and lost partitions.
+   */
+  subscribe(topics: readonly string[], listener?: RebalanceListener): void {
+    this.ensureOpen();
+    const group = this.requireGroup('subscribe');
+    if (!group.subscribed && this.states.size > 0) throw new Error('Subscription to topics, partitions and pattern are mutually exclusive');
+    if (topics.length === 0) {
+      void this.unsubscribe();
+      return;
+    }
+    for (const t of topics) if (typeof t !== 'string' || t.trim() === '') throw new TypeError(`invalid topic ${JSON.stringify(t)}`);
+    group.subscribe(topics, listener);
+  }
+
+  /** The subscribed topics. */
+  subscription(): string[] {
+    return this.group?.subscription() ?? [];
+  }
+
+  /** Leaves the group (after revoking and, with auto-commit, committing). */
+  async unsubscribe(): Promise<void> {
+    if (this.group === null) {
+      this.setAssignment([]);
+      return;
+    }
+    await this.group.unsubscribe();
+    this.setAssignment([]);
+  }
+
+  /**
+   * Commits `offsets` (the next offset to read per partition), or the
+   * current positions of every assigned partition, and waits for the
+   * coordinator. Fails with CommitFailedError when the group rebalanced
+   * away from this member.
+   */
+  async commitSync(offsets?: readonly TopicPartitionOffset[], options: { timeoutMs?: number } = {}): Promise<void> {
+    this.ensureOpen();
+    await this.requireGroup('commit').commitSync(offsets ?? this.currentPositions(), options.timeoutMs);
+  }
+
+  /**
+   * Commits like `commitSync` without blocking the caller; commits are sent
+   * in order. The promise (and `callback`) report the outcome.
+   */
+  commitAsync(offsets?: readonly TopicPartitionOffset[], callback?: (error: Error | null) => void): Promise<void> {
+    this.ensureOpen();
+    const p = this.requireGroup('commit').commitAsync(offsets ?? this.currentPositions());
+    p.then(
+      () => callback?.(null),
+      (error: Error) => callback?.(error),
+    );
+    if (callback !== undefined) p.catch(() => undefined);
+    return p;
+  }
+
+  /** The group's committed offsets for these partitions (null when none). */
+  async committed(partitions: readonly TopicPartition[], options: { timeoutMs?: number } = {}): Promise<Array<TopicPartitionOffset | null>> {
+    this.ensureOpen();
+    return this.requireGroup('committed').committed(partitions, options.timeoutMs);
+  }
+
+  /** The member's group id, member id, generation and instance id. */
+  groupMetadata(): GroupMetadata {
+    return this.requireGroup('groupMetadata').metadata();
+  }
+
+  private requireGroup(what: string): GroupMembership {
+    if (this.group === null) throw new KafkaError(ErrorCode.INVALID_GROUP_ID, `To use the group management or offset commit APIs (${what}), you must provide a valid group.id in the consumer configuration.`);
+    return this.group;
   }
 
   // ------------------------------------------------------------------ poll

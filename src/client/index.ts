@@ -105,3 +105,12 @@ export {
   type TopicMetadata,
 } from './cluster.js';
 export { tpKey, type TopicPartition } from './util.js';
+export { CommitFailedError, GroupMembership, type GroupMetadata } from './group/membership.js';
+export {
+  CooperativeStickyAssignor,
+  RangeAssignor,
+  RoundRobinAssignor,
+  assignorFor,
+  type MemberSubscription,
+  type PartitionAssignor,
+} from './group/assignors.js';

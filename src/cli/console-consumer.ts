@@ -5,9 +5,10 @@
  * properties, until --max-messages, --timeout-ms of silence, or Ctrl-C;
  * then prints "Processed a total of N messages" on standard error.
  *
- * Without consumer groups in the client yet, the topic's partitions are
- * assigned directly (what a lone group member would get) and start per
- * auto.offset.reset (--from-beginning: earliest, else latest).
+ * With --group (or group.id) the consumer joins that group and subscribes;
+ * otherwise the topic's partitions are assigned directly (what a lone group
+ * member would get) and start per auto.offset.reset (--from-beginning:
+ * earliest, else latest).
  */
 import { Admin, Consumer, type ConsumerRecord, type TopicPartition } from '../client/index.js';
 import { readPropertiesFile } from '../config/properties.js';
@@ -139,11 +140,7 @@ async function runConsoleConsumer(argv: string[], io: CliIo): Promise<number> {
     );
   }
   if (groups.size > 0 && opts.partition !== undefined) throw conflict('group', 'partition');
-  if (groups.size > 0) {
-    throw new CliError(
-      'ganglion console-consumer: consumer groups (--group, group.id) are not supported yet; consume without a group, or with --partition and --offset',
-    );
-  }
+  if (groups.size > 0) settings['group.id'] = [...groups][0]!;
   const reset = settings['auto.offset.reset'];
   if (reset !== undefined && opts.fromBeginning && reset !== 'earliest') {
     throw new CliError(`Can't simultaneously specify --from-beginning and 'auto.offset.reset=${reset}', please remove one option`);
@@ -276,6 +273,11 @@ async function assignPartitions(
     }
   } else {
     topicNames = [opts.topic!];
+  }
+  if (settings['group.id'] !== undefined) {
+    // A group member: the coordinator hands out the partitions; committed offsets win over auto.offset.reset.
+    consumer.subscribe(topicNames);
+    return true;
   }
   const partitions: TopicPartition[] = [];
   const waitMs = timeoutMs === null ? METADATA_WAIT_MS : Math.min(timeoutMs, METADATA_WAIT_MS);

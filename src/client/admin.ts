@@ -11,6 +11,19 @@
  * first failure's code and name) listing every failure, and the others took
  * effect.
  */
+import {
+  alterGroupOffsets,
+  deleteGroup,
+  deleteGroupOffsets,
+  describeGroup,
+  listGroupOffsets,
+  listGroups,
+  type CommittedOffset,
+  type GroupDeletion,
+  type GroupDescription,
+  type ListedGroup,
+} from './admin-groups.js';
+import type { TopicPartitionOffset } from './assignment.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey, apiByKey } from '../protocol/messages/api-table.js';
 import type { CreateTopicsResponse } from '../protocol/messages/create-topics.js';
@@ -706,6 +719,53 @@ export class Admin {
         }),
       ),
     );
+  }
+
+  // ------------------------------------------------------------------ consumer groups
+
+  /** Groups known to the brokers, optionally only those in `states` (e.g. ['Stable', 'Empty']). */
+  async listGroups(options: TimeoutOptions & { states?: readonly string[] } = {}): Promise<ListedGroup[]> {
+    return this.withRetries('listGroups', options, () => listGroups(this.cluster, options.states));
+  }
+
+  /** Describes groups (state, assignor, members with their assignments, coordinator). */
+  async describeGroups(groupIds: readonly string[], options: TimeoutOptions = {}): Promise<GroupDescription[]> {
+    const deadline = this.deadline(options);
+    return Promise.all(groupIds.map((g) => this.withRetries('describeGroups', options, () => describeGroup(this.cluster, g, deadline))));
+  }
+
+  /** A group's committed offsets (OffsetFetch): for `partitions`, or all it has. */
+  async listConsumerGroupOffsets(groupId: string, options: TimeoutOptions & { partitions?: readonly TopicPartition[] } = {}): Promise<CommittedOffset[]> {
+    const deadline = this.deadline(options);
+    return this.withRetries('listConsumerGroupOffsets', options, () => listGroupOffsets(this.cluster, groupId, options.partitions, deadline));
+  }
+
+  /** Sets a group's committed offsets (the group must have no active members). */
+  async alterConsumerGroupOffsets(groupId: string, offsets: readonly TopicPartitionOffset[], options: TimeoutOptions = {}): Promise<void> {
+    const deadline = this.deadline(options);
+    await this.withRetries('alterConsumerGroupOffsets', options, () => alterGroupOffsets(this.cluster, groupId, offsets, deadline));
+  }
+
+  /** Deletes groups; each result carries its error (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, ...) or null. */
+  async deleteGroups(groupIds: readonly string[], options: TimeoutOptions = {}): Promise<GroupDeletion[]> {
+    const deadline = this.deadline(options);
+    return Promise.all(
+      groupIds.map(async (groupId) => {
+        try {
+          await this.withRetries('deleteGroups', options, () => deleteGroup(this.cluster, groupId, deadline));
+          return { groupId, error: null };
+        } catch (error) {
+          if (error instanceof KafkaError) return { groupId, error };
+          throw error;
+        }
+      }),
+    );
+  }
+
+  /** Deletes a group's committed offsets for partitions (refused with GROUP_SUBSCRIBED_TO_TOPIC while consumed). */
+  async deleteConsumerGroupOffsets(groupId: string, partitions: readonly TopicPartition[], options: TimeoutOptions = {}): Promise<void> {
+    const deadline = this.deadline(options);
+    await this.withRetries('deleteConsumerGroupOffsets', options, () => deleteGroupOffsets(this.cluster, groupId, partitions, deadline));
   }
 
   // ------------------------------------------------------------------ plumbing

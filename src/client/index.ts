@@ -45,6 +45,13 @@ export {
   type TopicDescription,
 } from './admin.js';
 export {
+  type CommittedOffset,
+  type GroupDeletion,
+  type GroupDescription,
+  type GroupMemberDescription,
+  type ListedGroup,
+} from './admin-groups.js';
+export {
   Producer,
   type ProducerCloseOptions,
   type ProducerMetrics,

@@ -81,7 +81,7 @@ describe('consumer groups (Ganglion consumer)', () => {
   const consumerConfig = (group: string, extra: Record<string, string | number | boolean> = {}) => ({
     'bootstrap.servers': bootstrap,
     'group.id': group,
-    'auto.offset.reset': 'earliest',
+    'auto.offset.reset': 'earliest' as const,
     'heartbeat.interval.ms': 200,
     'session.timeout.ms': 6000,
     ...extra,

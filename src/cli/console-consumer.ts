@@ -199,6 +199,16 @@ async function runConsoleConsumer(argv: string[], io: CliIo): Promise<number> {
         if (records.length === 0) continue;
         lastRecordAt = Date.now();
         const take = maxMessages < 0 ? records : records.slice(0, maxMessages - count);
+        if (take.length < records.length) {
+          // Not printed: rewind so a group member's commit on close does not skip them.
+          const rewound = new Set<string>();
+          for (const r of records.slice(take.length)) {
+            const key = `${r.topic}\0${r.partition}`;
+            if (rewound.has(key)) continue;
+            rewound.add(key);
+            consumer.seek({ topic: r.topic, partition: r.partition }, r.offset);
+          }
+        }
         const out: Buffer[] = [];
         for (const record of take) {
           const mark = out.length;

@@ -21,6 +21,10 @@ const TOOLS: Record<string, { load: () => Promise<Tool>; summary: string }> = {
     load: async () => (await import('./console-consumer.js')).consoleConsumer,
     summary: 'print records of a topic to standard output (kafka-console-consumer.sh)',
   },
+  'consumer-groups': {
+    load: async () => (await import('./consumer-groups.js')).consumerGroups,
+    summary: 'list, describe, reset offsets of and delete consumer groups (kafka-consumer-groups.sh)',
+  },
   configs: {
     load: async () => (await import('./configs.js')).configs,
     summary: 'describe and alter topic and broker configs (kafka-configs.sh)',

@@ -77,7 +77,12 @@ export interface ProducerConfig extends CommonClientConfig {
   'partitioner.ignore.keys'?: boolean | string;
   /** Whether sending to an unknown topic may create it (if the broker allows). Default true. */
   'allow.auto.create.topics'?: boolean | string;
-  /** Idempotence is not implemented yet: only `false` is accepted. */
+  /**
+   * Producer ids and sequence numbers: the broker drops a resent batch it
+   * already has and keeps order with several batches in flight. Default
+   * true when acks=all, retries > 0 and at most 5 requests in flight (as the
+   * Java client); setting it to true requires those.
+   */
   'enable.idempotence'?: boolean | string;
 }
 
@@ -163,7 +168,7 @@ const PRODUCER: Record<string, Definition> = {
   'max.in.flight.requests.per.connection': int(5, 1),
   'partitioner.ignore.keys': bool(false),
   'allow.auto.create.topics': bool(true),
-  'enable.idempotence': bool(false),
+  'enable.idempotence': bool(true),
   'transactional.id': str(null),
 };
 
@@ -304,8 +309,17 @@ function requireBootstrap(config: ResolvedConfig): void {
 export function resolveProducerConfig(input: Readonly<Record<string, ConfigValue>>): ResolvedConfig {
   const config = new ResolvedConfig(PRODUCER, input);
   requireBootstrap(config);
-  if (config.bool('enable.idempotence')) {
-    throw new ConfigError({ message: 'enable.idempotence=true is not supported by this client yet; set it to false' });
+  if (input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null && config.bool('enable.idempotence')) {
+    const problem = (key: string, message: string): never => {
+      throw new ConfigError({ key, value: String(input[key] ?? ''), message });
+    };
+    if (config.string('acks') !== 'all' && config.string('acks') !== '-1') {
+      problem('acks', 'Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee idempotence.');
+    }
+    if (config.int('retries') === 0) problem('retries', 'Must set retries to non-zero when using the idempotent producer.');
+    if (config.int('max.in.flight.requests.per.connection') > 5) {
+      problem('max.in.flight.requests.per.connection', 'Must set max.in.flight.requests.per.connection to at most 5 when using the idempotent producer.');
+    }
   }
   if (config.nullableString('transactional.id') !== null) {
     throw new ConfigError({ message: 'transactional.id is not supported by this client yet (transactions are not implemented)' });

@@ -18,16 +18,30 @@
  * `max.block.ms` too.
  *
  * Retries and ordering: a batch failing with a retriable error (dropped
- * connection, request timeout, NOT_LEADER_OR_FOLLOWER...) is put back at the
- * head of its partition's queue and resent after `retry.backoff.ms`
- * (exponential up to `retry.backoff.max.ms`), up to `retries` times and
- * within `delivery.timeout.ms` of its creation. With `retries` > 0 a
- * partition has at most one batch in flight, so a retried batch always goes
- * out before the batches behind it and records keep their order; requests
- * still pipeline across partitions. With `retries` = 0 nothing is resent and
- * up to `max.in.flight.requests.per.connection` batches of one partition
- * may be in flight. A batch the broker rejects as MESSAGE_TOO_LARGE is split
- * in two and resent (with `retries` > 0).
+ * connection, request timeout, NOT_LEADER_OR_FOLLOWER...) is resent after
+ * `retry.backoff.ms` (exponential up to `retry.backoff.max.ms`), up to
+ * `retries` times and within `delivery.timeout.ms` of its creation, and
+ * records keep their order within a partition:
+ *
+ * - Idempotent (the default with acks=all, as in the Java client): the
+ *   producer gets a producer id (InitProducerId) and numbers each
+ *   partition's records; up to `max.in.flight.requests.per.connection`
+ *   batches of a partition are in flight. The broker drops a resent batch
+ *   it already has and refuses one that arrives out of sequence, and a
+ *   failed batch is resent ahead of the later ones, so neither duplicates
+ *   nor reordering come from retries. If sequences get out of step (a sent
+ *   batch expired or was refused), the producer takes a new producer id.
+ * - Not idempotent (acks 0/1, or `enable.idempotence=false`) with
+ *   `retries` > 0: a partition has one batch in flight at a time, so a
+ *   retried batch always goes out before the ones behind it (a retry after
+ *   a lost response may duplicate a batch). Batches that pile up behind it
+ *   are merged, up to `max.request.size`, so a round trip is not limited to
+ *   `batch.size` bytes per partition.
+ * - `retries` = 0: nothing is resent; up to
+ *   `max.in.flight.requests.per.connection` batches per partition.
+ *
+ * A batch the broker rejects as MESSAGE_TOO_LARGE is split in two and
+ * resent (unless `retries` = 0 without idempotence).
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey } from '../protocol/messages/api-table.js';
@@ -106,6 +120,10 @@ export interface ProducerMetrics {
   recordErrors: number;
   /** Bytes of `buffer.memory` in use. */
   bufferUsed: number;
+  /** Whether the producer is idempotent (see `enable.idempotence`). */
+  idempotent: boolean;
+  /** The producer id the broker assigned (-1 before, or without idempotence). */
+  producerId: bigint;
 }
 
 /** Options of `close`. */
@@ -157,6 +175,8 @@ class ProducerBatch {
   retryAt = 0;
   /** False for the halves of a batch the broker found too large: never merged again. */
   mergeable = true;
+  /** Idempotence: the sequence of the first record, assigned when first sent (-1 before). */
+  baseSequence = -1;
   built: Buffer | null = null;
   readonly done: Promise<void>;
   private markDone!: () => void;
@@ -179,6 +199,10 @@ interface PartitionQueue {
   partition: number;
   batches: ProducerBatch[];
   inFlight: number;
+  /** Idempotence: the sequence the next new batch gets. */
+  nextSequence: number;
+  /** Idempotence: a batch is waiting to be resent; nothing else goes out until the partition's in-flight requests are answered. */
+  retrying: boolean;
 }
 
 /** Error codes after which the partition's leader may have moved. */
@@ -234,8 +258,23 @@ export class Producer {
   private readonly retryBackoffMs: number;
   private readonly retryBackoffMaxMs: number;
   private readonly ignoreKeys: boolean;
-  /** One batch in flight per partition (ordering across retries). */
-  private readonly strictOrder: boolean;
+  /**
+   * Idempotent: a producer id and per-partition sequence numbers let the
+   * broker drop duplicates and refuse gaps, so up to
+   * `max.in.flight.requests.per.connection` batches of a partition can be
+   * in flight without reordering. Turned off when the broker cannot assign
+   * producer ids and idempotence was not asked for explicitly.
+   */
+  private idempotent: boolean;
+  private readonly idempotenceExplicit: boolean;
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private pidState: 'none' | 'initializing' | 'ready' | 'failed' = 'none';
+  private pidError: Error | null = null;
+  private pidAttempts = 0;
+  private pidRetryAt = 0;
+  /** Sequences got out of step (a sequenced batch failed or expired): take a new producer id once nothing is in flight. */
+  private needPidReset = false;
 
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly inFlightBatches = new Set<ProducerBatch>();
@@ -289,7 +328,11 @@ export class Producer {
     this.retryBackoffMs = c.int('retry.backoff.ms');
     this.retryBackoffMaxMs = c.int('retry.backoff.max.ms');
     this.ignoreKeys = c.bool('partitioner.ignore.keys');
-    this.strictOrder = this.retries > 0;
+    this.idempotenceExplicit = config['enable.idempotence'] !== undefined && config['enable.idempotence'] !== null;
+    this.idempotent = this.idempotenceExplicit
+      ? c.bool('enable.idempotence')
+      : this.acks === -1 && this.retries > 0 && this.maxInFlight <= 5;
+    if (this.pidState === 'none' && !this.idempotent) this.pidState = 'ready';
     this.cluster = new Cluster(clusterOptions(c, this.clientId, this.logger));
     this.cluster.onMetadataUpdate(() => {
       this.processWaiting();
@@ -298,6 +341,11 @@ export class Producer {
     if (c.unknownKeys.length > 0) {
       this.logger.warn('ignoring unknown producer settings', { keys: c.unknownKeys });
     }
+  }
+
+  /** One batch in flight per partition: what keeps order across retries without idempotence. */
+  private get strictOrder(): boolean {
+    return !this.idempotent && this.retries > 0;
   }
 
   // ------------------------------------------------------------------ public API
@@ -355,7 +403,7 @@ export class Producer {
 
   /** Counters: produce requests, batches, records, retries, buffer use. */
   metrics(): ProducerMetrics {
-    return { ...this.counters, bufferUsed: this.bufferUsed };
+    return { ...this.counters, bufferUsed: this.bufferUsed, idempotent: this.idempotent, producerId: this.producerId };
   }
 
   // ------------------------------------------------------------------ send path
@@ -488,7 +536,7 @@ export class Producer {
     const key = tpKey(record.topic, partition);
     let q = this.queues.get(key);
     if (q === undefined) {
-      q = { topic: record.topic, partition, batches: [], inFlight: 0 };
+      q = { topic: record.topic, partition, batches: [], inFlight: 0, nextSequence: 0, retrying: false };
       this.queues.set(key, q);
     }
     let batch = q.batches[q.batches.length - 1];
@@ -618,6 +666,7 @@ export class Producer {
   }
 
   private run(): void {
+    if (this.cluster.closed) return;
     const now = Date.now();
     this.cluster.maybeRefresh();
     const metadata = this.cluster.metadata;
@@ -626,13 +675,25 @@ export class Producer {
     let needMetadata = false;
     const byNode = new Map<number, PartitionQueue[]>();
 
+    for (const q of this.queues.values()) if (q.batches.length > 0) this.expire(q, now);
+    if (!this.producerIdReady(now)) {
+      if (this.pidRetryAt > now) this.scheduleWake(this.pidRetryAt);
+      for (const q of this.queues.values()) {
+        const head = q.batches[0];
+        if (head !== undefined) this.scheduleWake(head.createdAt + this.deliveryTimeoutMs);
+      }
+      return;
+    }
+
     for (const q of this.queues.values()) {
-      if (q.batches.length === 0) continue;
-      this.expire(q, now);
       const head = q.batches[0];
       if (head === undefined) continue;
       nextWake = Math.min(nextWake, head.createdAt + this.deliveryTimeoutMs);
-      if (this.strictOrder ? q.inFlight > 0 : q.inFlight >= this.maxInFlight) continue;
+      if (this.idempotent) {
+        if (q.inFlight >= this.maxInFlight || (q.retrying && q.inFlight > 0)) continue;
+      } else if (this.strictOrder ? q.inFlight > 0 : q.inFlight >= this.maxInFlight) {
+        continue;
+      }
       if (head.retryAt > now) {
         nextWake = Math.min(nextWake, head.retryAt);
         continue;
@@ -675,7 +736,12 @@ export class Producer {
         const b = q.batches[0]!;
         if (batches.length > 0 && size + b.bytes > this.maxRequestSize) continue;
         q.batches.shift();
-        if (this.strictOrder) this.coalesce(b, q, this.maxRequestSize - size);
+        if (this.strictOrder || this.idempotent) this.coalesce(b, q, this.maxRequestSize - size);
+        if (this.idempotent && b.baseSequence < 0) {
+          b.baseSequence = q.nextSequence;
+          q.nextSequence = (q.nextSequence + b.records.length) % 0x80000000;
+          b.built = null;
+        }
         size += b.bytes;
         q.inFlight++;
         b.closed = true;
@@ -700,6 +766,7 @@ export class Producer {
     while (q.batches.length > 0) {
       const next = q.batches[0]!;
       if (!next.closed || !next.mergeable || !b.mergeable || next.retryAt > 0) break;
+      if (b.baseSequence >= 0 || next.baseSequence >= 0) break;
       if (b.bytes + next.bytes - RECORD_BATCH_OVERHEAD > budget) break;
       q.batches.shift();
       for (let i = 0; i < next.records.length; i++) {
@@ -740,7 +807,82 @@ export class Producer {
       const b = q.batches[0]!;
       if (now < b.createdAt + this.deliveryTimeoutMs) break;
       q.batches.shift();
+      // An expired batch that was sent leaves a gap in the partition's sequences.
+      if (b.baseSequence >= 0) this.needPidReset = true;
       this.failBatch(b, this.expiryError(b, now, null));
+    }
+  }
+
+  /**
+   * Whether batches may be sent: without idempotence always; with it once
+   * a producer id is known (and not being replaced). Starts InitProducerId
+   * when needed.
+   */
+  private producerIdReady(now: number): boolean {
+    if (!this.idempotent) return true;
+    if (this.needPidReset && this.pidState === 'ready') {
+      if (this.inFlightBatches.size > 0) return false;
+      this.logger.debug('sequence numbers out of step; getting a new producer id', { producerId: String(this.producerId) });
+      this.pidState = 'none';
+    }
+    if (this.pidState === 'ready') return true;
+    if (this.pidState === 'failed') {
+      for (const q of this.queues.values()) for (const b of q.batches.splice(0)) this.failBatch(b, this.pidError!);
+      return false;
+    }
+    if (this.pidState === 'none' && now >= this.pidRetryAt) void this.initProducerId();
+    return false;
+  }
+
+  private async initProducerId(): Promise<void> {
+    this.pidState = 'initializing';
+    try {
+      const conn = await this.cluster.anyConnection();
+      if (!conn.supports(ApiKey.InitProducerId)) {
+        if (!this.idempotenceExplicit) {
+          this.logger.warn('the broker cannot assign producer ids; sending without idempotence', { broker: conn.address });
+          this.idempotent = false;
+          this.pidState = 'ready';
+          return;
+        }
+        conn.version(ApiKey.InitProducerId); // throws UnsupportedVersionError
+      }
+      const response = await conn.request(ApiKey.InitProducerId, {
+        transactionalId: null,
+        transactionTimeoutMs: 2147483647,
+      });
+      if (response.errorCode !== ErrorCode.NONE) throw new KafkaError(response.errorCode, 'InitProducerId');
+      this.producerId = response.producerId;
+      this.producerEpoch = response.producerEpoch;
+      this.pidAttempts = 0;
+      for (const q of this.queues.values()) {
+        q.nextSequence = 0;
+        // Resent batches go one at a time until the broker took the first under the new id.
+        q.retrying = q.batches.some((b) => b.attempts > 0);
+        for (const b of q.batches) {
+          b.baseSequence = -1;
+          b.built = null;
+        }
+      }
+      this.needPidReset = false;
+      this.pidState = 'ready';
+      this.logger.debug('producer id assigned', { producerId: String(this.producerId), epoch: this.producerEpoch });
+    } catch (error) {
+      if (this.cluster.closed) {
+        this.pidState = 'none';
+        return;
+      }
+      if (isRetriable(error) || error instanceof ConnectionError) {
+        this.pidAttempts++;
+        this.pidRetryAt = Date.now() + backoff(this.pidAttempts, this.retryBackoffMs, this.retryBackoffMaxMs);
+        this.pidState = 'none';
+        this.logger.debug('InitProducerId failed; retrying', { error: (error as Error).message });
+      } else {
+        this.pidError = error as Error;
+        this.pidState = 'failed';
+      }
+    } finally {
+      if (!this.cluster.closed) this.wakeup();
     }
   }
 
@@ -755,7 +897,11 @@ export class Producer {
 
   private build(b: ProducerBatch): Promise<Buffer> | Buffer {
     if (b.built !== null) return b.built;
-    const options = { compression: this.compression, compressionLevel: this.compressionLevel };
+    const options = {
+      compression: this.compression,
+      compressionLevel: this.compressionLevel,
+      ...(b.baseSequence >= 0 ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence } : {}),
+    };
     if (this.compression === CompressionType.None) {
       b.built = buildBatch(b.records, options);
       return b.built;
@@ -850,7 +996,9 @@ export class Producer {
 
   private completeBatch(b: ProducerBatch, baseOffset: number, logAppendTime: number): void {
     if (!this.inFlightBatches.delete(b)) return;
-    this.queueOf(b).inFlight--;
+    const q = this.queueOf(b);
+    q.inFlight--;
+    q.retrying = false;
     for (let i = 0; i < b.callbacks.length; i++) {
       b.callbacks[i]!.resolve({
         topic: b.topic,
@@ -876,30 +1024,75 @@ export class Producer {
     if (code !== undefined && REFRESH_CODES.has(code)) this.cluster.requestUpdate();
     if (error instanceof ConnectionError) this.cluster.requestUpdate();
 
-    if (code === ErrorCode.MESSAGE_TOO_LARGE && b.records.length > 1 && this.strictOrder) {
+    let retriable = isRetriable(error);
+    if (this.idempotent && b.baseSequence >= 0) {
+      if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        // The broker has this batch already (an earlier attempt got through).
+        this.inFlightBatches.add(b);
+        q.inFlight++;
+        this.completeBatch(b, -1, -1);
+        return;
+      }
+      if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code === ErrorCode.UNKNOWN_PRODUCER_ID || code === ErrorCode.INVALID_PRODUCER_EPOCH) {
+        // An earlier batch is being resent, or the sequences are out of step: resend after it / under a new producer id.
+        const earlier = [...q.batches, ...this.inFlightBatches].some(
+          (x) => x.topic === b.topic && x.partition === b.partition && x.baseSequence >= 0 && x.baseSequence < b.baseSequence,
+        );
+        if (!earlier || code !== ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) this.needPidReset = true;
+        retriable = true;
+      } else if (!retriable) {
+        // The broker refused this batch for good: the batches after it are now out of sequence.
+        this.needPidReset = true;
+      }
+    }
+
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && b.records.length > 1 && (this.strictOrder || this.idempotent)) {
       const half = Math.ceil(b.records.length / 2);
       const parts = [this.splitOff(b, 0, half), this.splitOff(b, half, b.records.length)];
       q.batches.unshift(...parts);
+      q.retrying = true;
       this.logger.debug('batch too large; split in two', { partition: tpKey(b.topic, b.partition), records: b.records.length });
       void Promise.all(parts.map((p) => p.done)).then(() => b.finish());
       this.wakeup();
       return;
     }
     const deadline = b.createdAt + this.deliveryTimeoutMs;
-    if (isRetriable(error) && b.attempts <= this.retries && !this.forceClosed) {
+    if (retriable && b.attempts <= this.retries && !this.forceClosed) {
       const delay = backoff(b.attempts, this.retryBackoffMs, this.retryBackoffMaxMs);
       if (now + delay < deadline) {
         b.retryAt = now + delay;
-        q.batches.unshift(b);
+        this.requeue(q, b);
         this.counters.retries++;
         this.logger.debug('retrying batch', { partition: tpKey(b.topic, b.partition), attempt: b.attempts, error: error.message });
         this.scheduleWake(b.retryAt);
         return;
       }
+      if (b.baseSequence >= 0) this.needPidReset = true;
       this.failBatch(b, this.expiryError(b, now, error));
       return;
     }
     this.failBatch(b, error);
+  }
+
+  /**
+   * Puts a batch back to be resent: at the head without idempotence (one in
+   * flight per partition), else in sequence order among the batches already
+   * waiting to be resent, ahead of those never sent.
+   */
+  private requeue(q: PartitionQueue, b: ProducerBatch): void {
+    if (!this.idempotent) {
+      q.batches.unshift(b);
+      return;
+    }
+    q.retrying = true;
+    let i = 0;
+    while (i < q.batches.length) {
+      const x = q.batches[i]!;
+      if (x.attempts === 0) break;
+      if (b.baseSequence >= 0 && x.baseSequence > b.baseSequence) break;
+      i++;
+    }
+    q.batches.splice(i, 0, b);
   }
 
   private splitOff(b: ProducerBatch, from: number, to: number): ProducerBatch {

@@ -53,7 +53,14 @@ describe('client settings', () => {
     assert.throws(() => new Consumer({ 'bootstrap.servers': 'h:1', 'auto.offset.reset': 'smallest' as never }), /earliest, latest, none/);
     assert.throws(() => new Admin({}), /Missing required configuration "bootstrap.servers"/);
     assert.throws(() => new Admin({ 'bootstrap.servers': 'nohost' }), /Invalid url in bootstrap.servers: nohost/);
-    assert.throws(() => new Producer({ 'bootstrap.servers': 'h:1', 'enable.idempotence': true }), ConfigError);
+    assert.throws(
+      () => new Producer({ 'bootstrap.servers': 'h:1', 'enable.idempotence': true, acks: 1 }),
+      /Must set acks to all in order to use the idempotent producer/,
+    );
+    assert.throws(
+      () => new Producer({ 'bootstrap.servers': 'h:1', 'enable.idempotence': 'true', 'max.in.flight.requests.per.connection': 6 }),
+      /at most 5/,
+    );
     assert.throws(
       () => new Producer({ 'bootstrap.servers': 'h:1', 'delivery.timeout.ms': 1000 }),
       /delivery.timeout.ms should be equal to or larger than linger.ms \+ request.timeout.ms/,

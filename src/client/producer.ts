@@ -52,7 +52,6 @@ import {
   buildBatchAsync,
   compressionTypeByName,
   type HeaderInput,
-  type RecordInput,
 } from '../protocol/records/index.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { Cluster, FATAL_TOPIC_ERRORS, clusterOptions, type TopicMetadata } from './cluster.js';
@@ -141,6 +140,7 @@ interface Callback {
   reject: (error: Error) => void;
 }
 
+/** A record checked and converted to bytes; it doubles as the batch builder's RecordInput. */
 interface NormalizedRecord {
   topic: string;
   partition: number | undefined;
@@ -162,7 +162,7 @@ const RECORD_BATCH_OVERHEAD = 61;
 const RECORD_OVERHEAD = 21;
 
 class ProducerBatch {
-  readonly records: RecordInput[] = [];
+  readonly records: NormalizedRecord[] = [];
   readonly callbacks: Callback[] = [];
   /** Estimated encoded size (uncompressed, with the batch header). */
   bytes = RECORD_BATCH_OVERHEAD;
@@ -277,6 +277,8 @@ export class Producer {
   private needPidReset = false;
 
   private readonly queues = new Map<string, PartitionQueue>();
+  /** The same queues by topic, indexed by partition (the append path's lookup). */
+  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private readonly inFlightBatches = new Set<ProducerBatch>();
   private readonly sticky = new Map<string, { partition: number; batch: ProducerBatch | null }>();
   private bufferUsed = 0;
@@ -533,11 +535,16 @@ export class Producer {
   }
 
   private append(record: NormalizedRecord, partition: number, callback: Callback): void {
-    const key = tpKey(record.topic, partition);
-    let q = this.queues.get(key);
+    let byPartition = this.queuesByTopic.get(record.topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.queuesByTopic.set(record.topic, byPartition);
+    }
+    let q = byPartition[partition];
     if (q === undefined) {
       q = { topic: record.topic, partition, batches: [], inFlight: 0, nextSequence: 0, retrying: false };
-      this.queues.set(key, q);
+      byPartition[partition] = q;
+      this.queues.set(tpKey(record.topic, partition), q);
     }
     let batch = q.batches[q.batches.length - 1];
     if (batch !== undefined && !batch.closed && batch.records.length > 0 && batch.bytes + record.size > this.batchSize) {
@@ -547,12 +554,8 @@ export class Producer {
       batch = new ProducerBatch(record.topic, partition, Date.now());
       q.batches.push(batch);
     }
-    batch.records.push({
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-      timestamp: record.timestamp,
-    });
+    // The normalized record is a RecordInput already (key, value, headers, timestamp).
+    batch.records.push(record);
     batch.callbacks.push(callback);
     batch.bytes += record.size;
     batch.memory += record.size;
@@ -1101,11 +1104,7 @@ export class Producer {
       const r = b.records[i]!;
       part.records.push(r);
       part.callbacks.push(b.callbacks[i]!);
-      const size =
-        RECORD_OVERHEAD +
-        (r.key ? (r.key as Buffer).length : 0) +
-        (r.value ? (r.value as Buffer).length : 0) +
-        (r.headers ?? []).reduce((n, h) => n + 10 + Buffer.byteLength(h.key) + (h.value ? (h.value as Buffer).length : 0), 0);
+      const size = r.size;
       part.bytes += size;
       part.memory += size;
     }

@@ -267,3 +267,34 @@ describe('consumer', () => {
     );
   });
 });
+
+describe('consumer when the broker restarts', () => {
+  const unhandled = trackUnhandledRejections();
+  after(() => unhandled.assertNone());
+
+  it('reconnects and goes on from its position', async () => {
+    const broker = await startTestBroker({ 'num.partitions': 1 });
+    try {
+      const topic = uniqueTopic('restart');
+      const settings = { 'bootstrap.servers': broker.bootstrapServers, 'reconnect.backoff.ms': 50, 'reconnect.backoff.max.ms': 200, 'retry.backoff.ms': 50 };
+      const producer = new Producer({ ...settings, 'linger.ms': 0 });
+      await producer.send(Array.from({ length: 5 }, (_, i) => ({ topic, value: `a${i}` })));
+      const c = new Consumer({ ...settings, 'auto.offset.reset': 'earliest', 'fetch.max.wait.ms': 200 });
+      c.assign([{ topic, partition: 0 }]);
+      assert.equal((await pollN((ms) => c.poll(ms), 5)).length, 5);
+      await broker.stop();
+      assert.deepEqual(await c.poll(300), [], 'polling while the broker is down returns nothing');
+      await broker.restart();
+      await producer.send(Array.from({ length: 5 }, (_, i) => ({ topic, value: `b${i}` })));
+      const rest = await pollN((ms) => c.poll(ms), 5);
+      assert.deepEqual(
+        rest.map((r) => `${r.offset}:${r.value}`),
+        ['5:b0', '6:b1', '7:b2', '8:b3', '9:b4'],
+      );
+      await c.close();
+      await producer.close();
+    } finally {
+      await broker.close();
+    }
+  });
+});

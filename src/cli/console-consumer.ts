@@ -65,9 +65,6 @@ const FORMATTERS = new Set([
   'DefaultMessageFormatter',
 ]);
 
-/** How long to wait for a topic's metadata before giving up (when no --timeout-ms is shorter). */
-const METADATA_WAIT_MS = 60_000;
-
 export async function consoleConsumer(argv: string[], io: CliIo = processIo): Promise<number> {
   return runTool(io, 'console-consumer', () => runConsoleConsumer(argv, io));
 }
@@ -290,14 +287,15 @@ async function assignPartitions(
     return true;
   }
   const partitions: TopicPartition[] = [];
-  const waitMs = timeoutMs === null ? METADATA_WAIT_MS : Math.min(timeoutMs, METADATA_WAIT_MS);
+  const apiTimeoutMs = consumer.config.int('default.api.timeout.ms');
+  const waitMs = timeoutMs === null ? apiTimeoutMs : Math.min(timeoutMs, apiTimeoutMs);
   for (const topic of topicNames) {
     if (stopped()) return false;
     try {
       const meta = await consumer.partitionsFor(topic, { timeoutMs: Math.max(1, waitMs) });
       for (const p of meta.partitions) partitions.push({ topic, partition: p.partition });
     } catch (error) {
-      if (timeoutMs !== null && timeoutMs < METADATA_WAIT_MS) return false;
+      if (timeoutMs !== null && timeoutMs < apiTimeoutMs) return false;
       throw error;
     }
   }

@@ -4,9 +4,10 @@
  * unless --from-latest) and prints Kafka's CSV summary: start and end time,
  * MB and records consumed and their rates, rebalance and fetch time.
  *
- * Without consumer groups in the client yet, the topic's partitions are
- * assigned directly; "rebalance.time.ms" is the time spent finding and
- * assigning them.
+ * With --group (or group.id) it joins that group and subscribes, and
+ * "rebalance.time.ms" is the time spent waiting for assignments, as in
+ * Kafka; without one, the topics' partitions are assigned directly (no
+ * group to create and leave) and it is the time spent finding them.
  */
 import { Admin, Consumer, type TopicPartition } from '../client/index.js';
 import {
@@ -88,7 +89,7 @@ async function runConsumerPerfTest(argv: string[], io: CliIo): Promise<number> {
     .option('--broker-list <server>', 'DEPRECATED, use --bootstrap-server.')
     .option('--topic <topic>', 'The topic to consume from.')
     .option('--include <regex>', 'Regular expression of the topics to consume.')
-    .option('--group <gid>', 'The consumer group id (groups are not supported yet: ignored).')
+    .option('--group <gid>', 'The group id to consume in; without it the partitions are assigned directly.')
     .option('--fetch-size <size>', 'The amount of data to fetch in a single request (max.partition.fetch.bytes).', intArg, 1048576)
     .option('--from-latest', 'Start with the latest record rather than the earliest.')
     .option('--socket-buffer-size <size>', 'Accepted for compatibility (receive.buffer.bytes).', intArg, 2097152)
@@ -109,16 +110,13 @@ async function runConsumerPerfTest(argv: string[], io: CliIo): Promise<number> {
   if (servers === undefined) throw new CliError('Missing required argument "[bootstrap-server]"');
   if (opts.messages === undefined) throw new CliError('Missing required argument "[messages]"');
   if ((opts.topic === undefined) === (opts.include === undefined)) throw new CliError('Exactly one of --topic or --include is required.');
-  if (opts.group !== undefined) {
-    io.stderr.write('ganglion consumer-perf-test: consumer groups are not supported yet; --group is ignored and partitions are assigned directly\n');
-  }
-
   const settings = await clientSettings(opts.commandConfig ?? opts['consumer.config'], opts.commandProperty, { 'bootstrap.servers': servers });
   settings['max.partition.fetch.bytes'] = String(opts.fetchSize);
   settings['auto.offset.reset'] = opts.fromLatest ? 'latest' : 'earliest';
   settings['check.crcs'] ??= 'false';
   settings['client.id'] ??= 'perf-consumer-client';
-  delete settings['group.id'];
+  if (opts.group !== undefined) settings['group.id'] = opts.group;
+  const useGroup = settings['group.id'] !== undefined;
 
   if (!opts.hideHeader) {
     const more = ', rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec';
@@ -141,15 +139,36 @@ async function runConsumerPerfTest(argv: string[], io: CliIo): Promise<number> {
   let bytesRead = 0;
   try {
     const topics = opts.topic !== undefined ? [opts.topic] : await matchTopics(settings, opts.include!);
-    const partitions: TopicPartition[] = [];
-    for (const topic of topics) {
-      const meta = await consumer.partitionsFor(topic);
-      for (const p of meta.partitions) partitions.push({ topic, partition: p.partition });
+    let joinTimeInRound = 0;
+    if (useGroup) {
+      // As Kafka's tool: the time from start (or from losing every partition) to the next assignment is rebalance time.
+      let assigned = 0;
+      let joinStartMs = startMs;
+      consumer.subscribe(topics, {
+        onPartitionsRevoked: (tps) => {
+          assigned -= tps.length;
+          if (assigned <= 0) joinStartMs = Date.now();
+        },
+        onPartitionsAssigned: (tps) => {
+          if (assigned <= 0) {
+            const elapsed = Date.now() - joinStartMs;
+            joinTimeMs += elapsed;
+            joinTimeInRound += elapsed;
+          }
+          assigned += tps.length;
+        },
+      });
+    } else {
+      const partitions: TopicPartition[] = [];
+      for (const topic of topics) {
+        const meta = await consumer.partitionsFor(topic);
+        for (const p of meta.partitions) partitions.push({ topic, partition: p.partition });
+      }
+      consumer.assign(partitions);
+      joinTimeMs = Date.now() - startMs;
+      joinTimeInRound = joinTimeMs;
     }
-    consumer.assign(partitions);
-    joinTimeMs = Date.now() - startMs;
 
-    let joinTimeInRound = joinTimeMs;
     let lastReportMs = Date.now();
     let lastConsumedMs = lastReportMs;
     let lastMessages = 0;

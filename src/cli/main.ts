@@ -76,5 +76,11 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const run = await tool.load();
-  return run(rest);
+  const code = await run(rest);
+  if (command !== 'server-start') {
+    // The tool is done and its clients are closed: exit even if a client left work scheduled
+    // (as Kafka's tools call Exit.exit). Unref'd, so a clean exit is not delayed.
+    setTimeout(() => process.exit(code), 1000).unref();
+  }
+  return code;
 }

@@ -101,6 +101,15 @@ describe('ganglion console-producer and console-consumer', () => {
     assert.match(latest.stderr, /ERROR Error processing message, terminating consumer process: .*Timeout.*\nProcessed a total of 0 messages\n$/);
   });
 
+  it('prompts with > before each line when standard input is a terminal', async () => {
+    const topic = await newTopic();
+    const io = new TestIo('first\nsecond\n');
+    io.stdin.isTTY = true;
+    assert.equal(await consoleProducer(['--bootstrap-server', bs, '--topic', topic], io), 0);
+    assert.equal(io.output, '>>>', 'one prompt per read, the last one answered by end of input');
+    assert.deepEqual(lines((await consume(topic, '--from-beginning', '--max-messages', '2')).stdout), ['first', 'second']);
+  });
+
   it('sends gzip batches for --compression-codec without a value', async () => {
     const topic = await newTopic();
     const p = await produce(topic, 'a\nb\nc\n', '--compression-codec');
@@ -119,7 +128,7 @@ describe('ganglion console-producer and console-consumer', () => {
       [consoleConsumer, ['--bootstrap-server', 'x:1', '--topic', 't', '--partition', '0', '--offset', '1', '--from-beginning'], /^Options from-beginning and offset cannot be specified together\.\n$/],
       [consoleConsumer, ['--bootstrap-server', 'x:1'], /^Exactly one of --topic or --include is required\.\n$/],
       [consoleConsumer, ['--topic', 't'], /^Missing required argument "\[bootstrap-server\]"\n$/],
-      [consoleConsumer, ['--bootstrap-server', 'x:1', '--topic', 't', '--group', 'g'], /consumer groups .* not supported yet/],
+      [consoleConsumer, ['--bootstrap-server', 'x:1', '--topic', 't', '--partition', '0', '--group', 'g'], /^Option "\[group\]" can't be used with option "\[partition\]"\n$/],
       [consoleProducer, ['--bootstrap-server', 'x:1'], /^Missing required argument "\[topic\]"\n$/],
       [consoleProducer, ['--topic', 't'], /^Missing required argument "\[bootstrap-server\]"\n$/],
       [consoleProducer, ['--topic', 't', '--bootstrap-server', 'x:1', '--property', 'parse.key'], /^ganglion console-producer: Invalid property 'parse.key': expected key=value\n$/],
@@ -132,6 +141,19 @@ describe('ganglion console-producer and console-consumer', () => {
       assert.match(r.stderr, expected, args.join(' '));
       assert.equal(lines(r.stderr).length, 1, r.stderr);
     }
+  });
+
+  it('reports failed sends: logged and exit 0 (async), exit 1 with --sync', async () => {
+    const unreachable = ['--bootstrap-server', '127.0.0.1:1', '--topic', 'nowhere', '--max-block-ms', '300', '--producer-property', 'enable.idempotence=false'];
+    const async = await runTool(consoleProducer, unreachable, 'a\nbb\n');
+    assert.equal(async.code, 0);
+    const errors = lines(async.stderr);
+    assert.equal(errors.length, 2, async.stderr);
+    assert.match(errors[0]!, /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ERROR Error when sending message to topic nowhere with key: null, value: 1 bytes with error: .*300 ms/);
+    assert.match(errors[1]!, /value: 2 bytes with error: /);
+    const sync = await runTool(consoleProducer, [...unreachable, '--sync'], 'a\nbb\n');
+    assert.equal(sync.code, 1);
+    assert.equal(lines(sync.stderr).length, 1, 'stops at the first failure');
   });
 
   it('exits on a signal with "Processed a total of N messages" (in-process and as a process)', async () => {

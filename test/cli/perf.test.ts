@@ -83,6 +83,14 @@ describe('ganglion producer-perf-test and consumer-perf-test', () => {
     assert.equal(shortOut.length, 2);
   });
 
+  it('consumes as a member of --group', async () => {
+    const r = await runTool(consumerPerfTest, ['--bootstrap-server', bs, '--topic', topic, '--messages', '2000', '--group', 'perf-group', '--hide-header']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = new RegExp(`^${DATE}, ${DATE}, \\d+\\.\\d{4}, \\S+, (\\d+), \\S+, (\\d+), \\d+, \\S+, \\S+$`).exec(lines(r.stdout)[0]!);
+    assert.ok(m, r.stdout);
+    assert.ok(Number(m[1]) >= 2000);
+  });
+
   it('rejects bad flags with one line and exit code 1', async () => {
     const cases: Array<[typeof producerPerfTest, string[], RegExp]> = [
       [producerPerfTest, ['--topic', 't', '--num-records', '1', '--throughput', '-1', '--producer-props', 'bootstrap.servers=x:1'], /^Either --record-size or --payload-file or --payload-monotonic must be specified but not more than one\.\n$/],

@@ -794,16 +794,25 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (response.errorCode !== undefined && response.errorCode !== ErrorCode.NONE) {
       throw new KafkaError(response.errorCode, `fetch from ${conn.address}`);
     }
+    const answered = new Set<string>();
     for (const t of response.responses) {
       const topic = version >= TOPIC_ID_FETCH_VERSION ? metadata.topicsById.get(t.topicId ?? ZERO_UUID)?.name : t.topic;
       if (topic === undefined) continue;
       for (const p of t.partitions) {
         const key = tpKey(topic, p.partitionIndex);
+        answered.add(key);
         const s = this.states.get(key);
         const req = sent.get(key);
         if (s === undefined || req === undefined || s.generation !== req.generation || s.position !== req.offset) continue;
         await this.handlePartition(s, req.offset, p);
       }
+    }
+    // Partitions the response does not speak of (e.g. a topic id metadata no longer knows): back off, refresh.
+    const missing = states.filter((s) => !answered.has(s.key));
+    if (missing.length > 0) {
+      this.cluster.requestUpdate();
+      const at = Date.now() + this.retryBackoffMs;
+      for (const s of missing) s.retryAt = at;
     }
   }
 

@@ -32,6 +32,8 @@ export interface LeaderAppendOptions {
    * a KafkaError to refuse it.
    */
   verifyTransaction?: (producerId: number, producerEpoch: number) => void | Promise<void>;
+  /** The batch comes from a coordinator (transactional offsets): it has no sequence to check. */
+  coordinator?: boolean;
 }
 
 export class Partition {
@@ -108,7 +110,7 @@ export class Partition {
   appendAsLeader(records: Buffer, options: LeaderAppendOptions = {}): Promise<LeaderAppendResult> {
     return this.withAppendLock(async () => {
       const state = this.producerState;
-      const check = state === null ? null : state.checkClientBatch(records);
+      const check = state === null ? null : state.checkClientBatch(records, 0, options.coordinator ?? false);
       if (check !== null && check.kind === 'duplicate') {
         const b = check.batch;
         return {

@@ -36,6 +36,11 @@ export class ReplicaManager implements ReplicaDelegate {
       Math.min(config.get('producer.id.expiration.check.interval.ms'), 0x7fffffff),
     );
     this.expirationTimer.unref();
+    // Compaction stops below open transactions (their records are not settled yet).
+    options.logManager.cleaner?.setFirstUnstableOffsetProvider((log) => {
+      const { topic, partition } = log.topicPartition;
+      return this.getPartition(topic, partition)?.producerState?.firstUnstableOffset() ?? undefined;
+    });
   }
 
   /** Forgets producers idle for `expirationMs` on every partition; returns how many went. */

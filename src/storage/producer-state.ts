@@ -214,9 +214,14 @@ export class ProducerStateManager {
 
   // ---- the produce path --------------------------------------------------
 
-  /** Checks a client's batch (header only). Throws KafkaError with Kafka's code. */
-  checkClientBatch(buf: Buffer, at = 0): ClientBatchCheck {
+  /**
+   * Checks a client's batch (header only). Throws KafkaError with Kafka's
+   * code. A `coordinator` batch (transactional offsets written by the group
+   * coordinator) carries no sequence: only its epoch and transaction are checked.
+   */
+  checkClientBatch(buf: Buffer, at = 0, coordinator = false): ClientBatchCheck {
     const info = readProducerBatchInfo(buf, at);
+    if (coordinator && info.producerId >= 0) return this.checkCoordinatorBatch(info);
     if (info.producerId < 0) {
       if (info.transactional) throw new KafkaError(ErrorCode.INVALID_RECORD, 'A transactional batch needs a producer id.');
       return { kind: 'append', info: null, startsTransaction: false };
@@ -262,6 +267,18 @@ export class ProducerStateManager {
     }
     const startsTransaction = info.transactional && (entry === undefined || entry.currentTxnFirstOffset < 0);
     return { kind: 'append', info, startsTransaction };
+  }
+
+  private checkCoordinatorBatch(info: ProducerBatchInfo): ClientBatchCheck {
+    const entry = this.producers.get(info.producerId);
+    if (entry !== undefined && info.epoch < entry.epoch) {
+      throw new KafkaError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `Epoch ${info.epoch} of producer ${info.producerId} is older than its current epoch ${entry.epoch}.`,
+      );
+    }
+    const startsTransaction = info.transactional && (entry === undefined || entry.currentTxnFirstOffset < 0);
+    return { kind: 'append', info: { ...info, firstSeq: -1, lastSeq: -1 }, startsTransaction };
   }
 
   /** Records a batch appended at [firstOffset, lastOffset] after checkClientBatch said 'append'. */

@@ -74,7 +74,7 @@ describe('idempotent produce over the wire', () => {
         const r = await initProducerId(conn, v);
         assert.equal(r.errorCode, ErrorCode.NONE, `v${v}`);
         assert.equal(r.producerEpoch, 0);
-        assert.ok(r.producerId >= 0n);
+        assert.ok(r.producerId >= 0n, 'a producer id');
         ids.add(r.producerId);
       }
       assert.equal(ids.size, 6);
@@ -222,7 +222,7 @@ describe('confluent-kafka-python idempotent producer across kill -9', { skip: sk
       assert.deepEqual(summary.delivery_errors, []);
       assert.equal(summary.acked, count);
       assert.equal(summary.unflushed, 0);
-      assert.ok(run.restarts >= 1);
+      assert.ok(run.restarts >= 1, 'the broker was restarted');
     } finally {
       producer.kill('SIGKILL');
     }

@@ -160,7 +160,7 @@ describe('producer state', () => {
     await marker(log, state, 9, 0, false);
     await state.close();
     await log.close();
-    assert.ok((await readdir(dir.path)).some((n) => n.endsWith('.snapshot')));
+    assert.ok((await readdir(dir.path)).some((n) => n.endsWith('.snapshot')), 'a snapshot file');
     log = await openLog(dir.path, smallConfig({ segmentBytes: 1 << 20 }), { hadCleanShutdown: true });
     state = await ProducerStateManager.load(log);
     assert.equal(state.mapEndOffset, log.logEndOffset);
@@ -183,7 +183,7 @@ describe('producer state', () => {
     }
     await marker(log, state, 50, 0, false);
     await produce(log, state, idem({ pid: 51, seq: 0, txn: true }));
-    assert.ok(log.segmentCount > 3);
+    assert.ok(log.segmentCount > 3, 'several segments');
     await new Promise((r) => setTimeout(r, 50)); // let the roll snapshots land
     const snapshots = (await readdir(dir.path)).filter((n) => n.endsWith('.snapshot'));
     assert.ok(snapshots.length >= 1 && snapshots.length <= 2, `kept ${snapshots.join(',')}`);
@@ -221,7 +221,7 @@ describe('producer state', () => {
     assert.equal(state.removeExpired(60_000, later), 0);
     assert.equal(state.removeExpired(5_000, later), 1);
     assert.equal(state.entry(1), undefined);
-    assert.ok(state.entry(2));
+    assert.ok(state.entry(2), 'producer 2 is kept');
     // An expired producer is unknown again: any sequence is accepted.
     assert.equal(code(() => state.checkClientBatch(idem({ pid: 1, seq: 17 }))), ErrorCode.NONE);
   });

@@ -2,7 +2,8 @@
  * Fetch v4-17 for consumers.
  *
  * Reads whole batches below the high watermark (the last stable offset for
- * read_committed), at most partition_max_bytes per partition and max_bytes in
+ * read_committed, with the aborted transactions overlapping what was read,
+ * from the partition's aborted-transactions index), at most partition_max_bytes per partition and max_bytes in
  * all — except that the first batch of the first partition with data is
  * returned whole even when larger, as Kafka does so a consumer can always
  * make progress. With fewer than min_bytes available the request parks in
@@ -20,6 +21,8 @@ import type {
   FetchResponsePartitionData,
 } from '../../protocol/messages/fetch.js';
 import { ZERO_UUID, type Uuid } from '../../protocol/primitives.js';
+import { LAST_OFFSET_DELTA, RECORD_BATCH_OVERHEAD } from '../../protocol/records/layout.js';
+import { batchSize, readInt64 } from '../../storage/batch-header.js';
 import { defineHandler } from '../handler-registry.js';
 import type { Partition } from '../partition.js';
 import type { BrokerServices } from '../services.js';
@@ -96,6 +99,12 @@ export function createFetchHandler(services: BrokerServices) {
           });
           data.records = read.records;
           data.logStartOffset = BigInt(read.logStartOffset);
+          if (readCommitted && read.records.length > 0) {
+            const fetchOffset = Number(request.fetchOffset);
+            data.abortedTransactions = partition
+              .abortedTransactions(fetchOffset, endOffsetOf(read.records))
+              .map((t) => ({ producerId: BigInt(t.producerId), firstOffset: BigInt(t.firstOffset) }));
+          }
         } catch (err) {
           if (!(err instanceof KafkaError)) throw err;
           data.errorCode = err.code;
@@ -126,19 +135,21 @@ export function createFetchHandler(services: BrokerServices) {
       let { results, total } = await readAll(targets, maxBytes, readCommitted);
       const live = targets.filter((t) => t.partition && !t.error).map((t) => t.partition!);
       if (request.maxWaitMs > 0 && total < request.minBytes && live.length > 0 && live.length === targets.length) {
+        // read_committed readers wait for the last stable offset to move, not the high watermark.
+        const visibleEnd = (p: Partition) => (readCommitted ? p.lastStableOffset : p.highWatermark);
         const startSizes = live.map((p) => p.log.sizeInBytes);
-        const startHighWatermarks = live.map((p) => p.highWatermark);
+        const startHighWatermarks = live.map(visibleEnd);
         const enough = () => {
           let grown = total;
           for (let i = 0; i < live.length; i++) {
             const p = live[i]!;
             if (replicaManager.getPartition(p.topic, p.index) !== p || !p.isLeader) return true;
-            if (p.highWatermark > startHighWatermarks[i]!) grown += Math.max(1, p.log.sizeInBytes - startSizes[i]!);
+            if (visibleEnd(p) > startHighWatermarks[i]!) grown += Math.max(1, p.log.sizeInBytes - startSizes[i]!);
           }
           return grown >= request.minBytes;
         };
         const woken = await replicaManager.purgatory.wait(live.map((p) => p.key), request.maxWaitMs, enough);
-        if (woken || live.some((p, i) => p.highWatermark > startHighWatermarks[i]!)) {
+        if (woken || live.some((p, i) => visibleEnd(p) > startHighWatermarks[i]!)) {
           ({ results, total } = await readAll(resolveTargets(request.topics, version), maxBytes, readCommitted));
         }
       }
@@ -158,6 +169,16 @@ export function createFetchHandler(services: BrokerServices) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
     },
   });
+}
+
+/** The offset after the last whole batch of `records` (batch headers only). */
+function endOffsetOf(records: Buffer): number {
+  let end = 0;
+  for (let at = 0; at + RECORD_BATCH_OVERHEAD <= records.length; ) {
+    end = readInt64(records, at) + records.readInt32BE(at + LAST_OFFSET_DELTA) + 1;
+    at += batchSize(records, at);
+  }
+  return end;
 }
 
 function errorData(partitionIndex: number, errorCode: number): FetchResponsePartitionData {

@@ -13,6 +13,7 @@ import { createListOffsetsHandler } from './list-offsets.js';
 import { createMetadataHandler } from './metadata.js';
 import { createOffsetHandlers } from './offsets.js';
 import { createProduceHandler } from './produce.js';
+import { createTransactionHandlers, transactionCoordinatorLookup, transactionalInit } from './transactions.js';
 import { createCreatePartitionsHandler, createCreateTopicsHandler, createDeleteTopicsHandler } from './topics-admin.js';
 
 export function registerHandlers(registry: HandlerRegistry, services: BrokerServices): void {
@@ -32,9 +33,10 @@ export function registerHandlers(registry: HandlerRegistry, services: BrokerServ
     createDescribeClusterHandler(services),
     createDescribeLogDirsHandler(services),
     createDescribeTopicPartitionsHandler(services),
-    createFindCoordinatorHandler(services, createGroupCoordinatorLookup(services)),
+    createFindCoordinatorHandler(services, transactionCoordinatorLookup(services, createGroupCoordinatorLookup(services))),
     ...createGroupHandlers(services),
     ...createOffsetHandlers(services),
-    createInitProducerIdHandler(services),
+    createInitProducerIdHandler(services, transactionalInit(services)),
+    ...createTransactionHandlers(services),
   );
 }

@@ -23,6 +23,7 @@ import { defineHandler } from '../handler-registry.js';
 import type { Partition } from '../partition.js';
 import { validateProducedRecords } from '../produce-validation.js';
 import type { BrokerServices } from '../services.js';
+import { transactionVerifier } from './transactions.js';
 
 export function createProduceHandler(services: BrokerServices) {
   const { replicaManager, controller, logger } = services;
@@ -34,6 +35,7 @@ export function createProduceHandler(services: BrokerServices) {
     acks: number,
     timeoutMs: number,
     version: number,
+    transactionalId: string | null,
   ): Promise<ProduceResponsePartitionProduceResponse> {
     const base = { index, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null };
     let partition: Partition | undefined;
@@ -55,7 +57,7 @@ export function createProduceHandler(services: BrokerServices) {
         maxMessageBytes: topicConfig.get('max.message.bytes'),
         compressionType: topicConfig.get('compression.type'),
       });
-      const result = await partition.appendAsLeader(batches);
+      const result = await partition.appendAsLeader(batches, { verifyTransaction: transactionVerifier(services, transactionalId, topic, index) });
       const answer = {
         ...base,
         errorCode: ErrorCode.NONE,
@@ -103,7 +105,7 @@ export function createProduceHandler(services: BrokerServices) {
         request.topicData.map(async (t) => ({
           name: t.name,
           partitionResponses: await Promise.all(
-            t.partitionData.map((p) => produceToPartition(t.name, p.index, p.records, acks, timeoutMs, context.apiVersion)),
+            t.partitionData.map((p) => produceToPartition(t.name, p.index, p.records, acks, timeoutMs, context.apiVersion, request.transactionalId ?? null)),
           ),
         })),
       );

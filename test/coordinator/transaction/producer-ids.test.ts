@@ -58,7 +58,7 @@ test('ProducerIdManager generates unique ids across blocks, concurrently, fetchi
   });
   const ids = await Promise.all(Array.from({ length: 95 }, () => manager.generate()));
   assert.equal(new Set(ids).size, 95);
-  for (const id of ids) assert.ok(handed.some((b) => id >= b.firstProducerId && id < b.firstProducerId + b.size));
+  for (const id of ids) assert.ok(handed.some((b) => id >= b.firstProducerId && id < b.firstProducerId + b.size), `id ${id} is in a handed block`);
   const sequential: number[] = [];
   for (let i = 0; i < 30; i++) sequential.push(await manager.generate());
   assert.deepEqual([...sequential].sort((x, y) => x - y), sequential, 'increasing');

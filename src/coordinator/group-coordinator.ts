@@ -1033,12 +1033,17 @@ export class GroupCoordinator {
     if (status !== null) return { errorCode: status, offsets: [] };
     const none = (p: TopicPartitionRef): FetchedOffset => ({ ...p, offset: -1, leaderEpoch: -1, metadata: '', errorCode: NONE });
     const group = this.groups.get(groupId);
-    if (!group || group.is('Dead')) return { errorCode: NONE, offsets: (partitions ?? []).map(none) };
+    // Offsets an open transaction wrote (TxnOffsetCommit) are pending too.
+    const inTransaction = (key: string) => requireStable && (this.transactionalOffsetsPending?.(groupId, key) ?? false);
+    const unstable = (p: TopicPartitionRef): FetchedOffset => ({ ...none(p), errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
+    if (!group || group.is('Dead')) {
+      return { errorCode: NONE, offsets: (partitions ?? []).map((p) => (inTransaction(offsetKey(p.topic, p.partition)) ? unstable(p) : none(p))) };
+    }
     const wanted = partitions ?? [...group.offsets.keys()].map(splitOffsetKey);
     const offsets = wanted.map((p): FetchedOffset => {
       const key = offsetKey(p.topic, p.partition);
-      if (requireStable && group.hasPendingOffsetCommit(key)) {
-        return { ...none(p), errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT };
+      if (requireStable && (group.hasPendingOffsetCommit(key) || inTransaction(key))) {
+        return unstable(p);
       }
       const committed = group.offsets.get(key);
       if (!committed) return none(p);
@@ -1327,6 +1332,17 @@ export class GroupCoordinator {
   }
 
   // ---- transactional offsets ------------------------------------------------
+
+  private transactionalOffsetsPending: ((groupId: string, key: string) => boolean) | null = null;
+
+  /**
+   * Lets the transaction layer say which offsets open transactions wrote
+   * (TxnOffsetCommit not yet settled by a marker): OffsetFetch with
+   * require_stable answers UNSTABLE_OFFSET_COMMIT for them, as Kafka does.
+   */
+  setTransactionalOffsetsPendingProvider(provider: ((groupId: string, key: string) => boolean) | null): void {
+    this.transactionalOffsetsPending = provider;
+  }
 
   /**
    * Offsets a transaction committed (TxnOffsetCommit, then a COMMIT marker

@@ -89,6 +89,14 @@ export function transactionServicesFor(services: BrokerServices): TransactionSer
     instances.set(services, entry);
     services.replicaManager.onShutdown(async () => coordinator.close());
     coordinator.startup();
+    const groups = groupCoordinatorFor(services);
+    groups.setTransactionalOffsetsPendingProvider((groupId, key) => {
+      const byProducer = pendingOffsets.get(groups.partitionFor(groupId));
+      if (!byProducer) return false;
+      for (const byGroup of byProducer.values()) if (byGroup.get(groupId)?.has(key)) return true;
+      return false;
+    });
+    void recoverAllPendingOffsets(services, pendingOffsets);
   }
   return entry;
 }
@@ -197,6 +205,19 @@ async function writeTxnMarker(services: BrokerServices, pendingOffsets: Transact
     if (err instanceof KafkaError) return err.code;
     services.logger.error('writing a transaction marker failed', { topic: m.topic, partition: m.partition, err: String(err) });
     return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+}
+
+/** At start-up: the offsets of transactions left open in __consumer_offsets, read back from the log. */
+async function recoverAllPendingOffsets(services: BrokerServices, pendingOffsets: TransactionServices['pendingOffsets']): Promise<void> {
+  for (const partition of services.replicaManager.allPartitions()) {
+    if (partition.topic !== OFFSETS_TOPIC || !partition.isLeader || !partition.producerState) continue;
+    for (const entry of partition.producerState.entries()) {
+      if (entry.currentTxnFirstOffset < 0) continue;
+      await recoverPendingOffsets(partition, pendingOffsets, entry.producerId).catch((err: unknown) =>
+        services.logger.warn('could not read back pending transactional offsets', { partition: partition.key, err: String(err) }),
+      );
+    }
   }
 }
 

@@ -298,8 +298,16 @@ describe('transactions over the wire', () => {
     assert.equal(await addOffsets(p), 0);
     assert.equal(await commitOffsets(p, 5n), 0);
     assert.equal(await fetchOffset(), -1n, 'not visible before the commit');
+    const stable = await c.conn.request(ApiKey.OffsetFetch, 7, { groupId: group, topics: [{ name: topic, partitionIndexes: [0, 1] }], requireStable: true });
+    assert.deepEqual(
+      stable.topics![0]!.partitions.map((x) => [x.partitionIndex, x.errorCode]),
+      [[0, ErrorCode.UNSTABLE_OFFSET_COMMIT], [1, ErrorCode.NONE]],
+      'require_stable: pending in an open transaction',
+    );
     assert.equal(await c.end(p, true), 0);
     await waitFor(async () => (await fetchOffset()) === 5n, { what: 'the committed offset' });
+    const settled = await c.conn.request(ApiKey.OffsetFetch, 7, { groupId: group, topics: [{ name: topic, partitionIndexes: [0] }], requireStable: true });
+    assert.deepEqual([settled.topics![0]!.partitions[0]!.errorCode, settled.topics![0]!.partitions[0]!.committedOffset], [0, 5n]);
 
     assert.equal(await addOffsets(p), 0);
     assert.equal(await commitOffsets(p, 9n), 0);

@@ -151,6 +151,8 @@ export class ProducerStateManager {
   private readonly ongoing = new Map<number, number>();
   /** The state covers the log below this offset. */
   private mapEnd = 0;
+  /** Offset of the last snapshot written or restored (-1: none). */
+  private lastSnapshot = -1;
   /** Active segment and log start last seen (a change means a roll, or retention). */
   private segmentBase = 0;
   private logStart = 0;
@@ -450,7 +452,10 @@ export class ProducerStateManager {
     this.producers.clear();
     this.ongoing.clear();
     const logStart = this.log.logStartOffset;
-    let from = logStart;
+    // Without a snapshot, only the last two segments are replayed: a snapshot is written at
+    // every roll, so a log with more segments and none predates producer ids altogether.
+    const bases = this.log.segmentInfos().map((s) => s.baseOffset);
+    let from = Math.max(logStart, bases.length >= 2 ? bases[bases.length - 2]! : logStart);
     for (const offset of (await this.listSnapshots()).sort((a, b) => b - a)) {
       const path = join(this.log.dir, snapshotFileName(offset));
       if (offset > logEnd) {
@@ -460,6 +465,7 @@ export class ProducerStateManager {
       try {
         this.restoreSnapshot(await readFile(path));
         from = Math.max(offset, logStart);
+        this.lastSnapshot = offset;
         break;
       } catch (err) {
         this.logger.warn('ignoring an unreadable producer-state snapshot', { path, err: String(err) });
@@ -511,7 +517,11 @@ export class ProducerStateManager {
   takeSnapshot(): Promise<void> {
     const offset = this.mapEnd;
     const bytes = this.encodeSnapshot();
+    this.lastSnapshot = offset;
     const run = this.snapshotChain.then(async () => {
+      // The aborted-transaction entries this state covers reach their files first: a replay
+      // from this snapshot would not re-create them.
+      await this.txnIndex.flushed();
       const path = join(this.log.dir, snapshotFileName(offset));
       const temp = `${path}.tmp`;
       const fh = await open(temp, 'w');
@@ -616,7 +626,8 @@ export class ProducerStateManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.log.isOpen) {
+    // Nothing new since the last snapshot: it already describes the log's end.
+    if (this.log.isOpen && this.lastSnapshot !== this.mapEnd) {
       await this.takeSnapshot().catch((err: unknown) => this.logger.error('could not write the producer-state snapshot at shutdown', { err: String(err) }));
     }
     await this.snapshotChain;

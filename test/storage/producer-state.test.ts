@@ -240,3 +240,27 @@ describe('producer state', () => {
     assert.deepEqual(await produce(log, state, idem({ seq: 2 })), [2, true]);
   });
 });
+
+describe('producer state without snapshots', () => {
+  test('a log with no snapshot is replayed from its second-to-last segment only (older logs had no producer ids)', async () => {
+    const path = await makeTempDir('ganglion-producer-state-');
+    try {
+      let log = await openLog(path, smallConfig({ segmentBytes: 2048 }));
+      // Written without producer state (as before idempotence existed): no snapshots.
+      for (let i = 0; i < 40; i++) await log.append(idem({ pid: 1, seq: i, size: 100 }));
+      assert.ok(log.segmentCount >= 4, 'several segments');
+      const bases = log.segmentInfos().map((s) => s.baseOffset);
+      await log.close();
+      log = await openLog(path, smallConfig({ segmentBytes: 2048 }), { hadCleanShutdown: true });
+      const state = await ProducerStateManager.load(log);
+      const entry = state.entry(1)!;
+      assert.equal(entry.batches[0]!.firstOffset >= bases[bases.length - 2]!, true, 'nothing read before the second-to-last segment');
+      assert.equal(entry.batches.at(-1)!.lastSeq, 39);
+      await state.close();
+      assert.equal((await readdir(path)).filter((n) => n.endsWith('.snapshot')).length, 1, 'the close wrote one');
+      await log.close();
+    } finally {
+      await removeDir(path);
+    }
+  });
+});

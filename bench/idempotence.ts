@@ -171,19 +171,30 @@ try {
   const plain: number[] = [];
   const idem: number[] = [];
   // Round 0 warms up (JIT, page cache) and is not counted.
-  for (let round = 0; round <= rounds; round++) {
+  const runPlain = async (round: number) => {
     const plainTopic = `bench-plain-${Date.now()}-${round}`;
     await createTopic(conn, plainTopic);
     const plainBatch = batchFor(null, 0);
     // Produce rewrites the base offset in place: every request gets its own copy.
     const plainFrames = Array.from({ length: batches }, () => produceFrame(conn, plainTopic, Buffer.from(plainBatch)));
-    plain.push(await pump(conn, plainFrames));
-
+    return pump(conn, plainFrames);
+  };
+  const runIdempotent = async (round: number) => {
     const idemTopic = `bench-idem-${Date.now()}-${round}`;
     await createTopic(conn, idemTopic);
     const producer = await initProducerId(conn, null);
     const idemFrames = Array.from({ length: batches }, (_, i) => produceFrame(conn, idemTopic, batchFor(producer, i * perBatch)));
-    idem.push(await pump(conn, idemFrames));
+    return pump(conn, idemFrames);
+  };
+  // Round 0 warms up (JIT, page cache) and is not counted; the order alternates so neither kind always goes first.
+  for (let round = 0; round <= rounds; round++) {
+    if (round % 2 === 0) {
+      plain.push(await runPlain(round));
+      idem.push(await runIdempotent(round));
+    } else {
+      idem.push(await runIdempotent(round));
+      plain.push(await runPlain(round));
+    }
     console.log(`  round ${round}${round === 0 ? ' (warm-up)' : ''}: plain ${rate(total, plain.at(-1)!)}, idempotent ${rate(total, idem.at(-1)!)}`);
     if (round === 0) {
       plain.pop();

@@ -8,7 +8,8 @@
  * resets the sequences just as a bump would). With a transactional id the
  * transaction coordinator answers (fencing, epoch bumps, aborting the
  * previous transaction); until one is plugged in that is
- * COORDINATOR_NOT_AVAILABLE.
+ * COORDINATOR_NOT_AVAILABLE. PRODUCER_FENCED is answered as
+ * INVALID_PRODUCER_EPOCH before v4, as Kafka does.
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
@@ -16,6 +17,8 @@ import type { InitProducerIdRequest, InitProducerIdResponse } from '../../protoc
 import { producerIdManagerFor } from '../../coordinator/transaction/producer-id-manager.js';
 import { defineHandler } from '../handler-registry.js';
 import type { BrokerServices } from '../services.js';
+
+const PRODUCER_FENCED_VERSION = 4;
 
 export interface ProducerIdAndEpoch {
   producerId: number;
@@ -56,12 +59,16 @@ export function createInitProducerIdHandler(services: BrokerServices, transactio
     apiKey: ApiKey.InitProducerId,
     minVersion: 0,
     maxVersion: 5,
-    async handle(request): Promise<InitProducerIdResponse> {
+    async handle(request, context): Promise<InitProducerIdResponse> {
       try {
         const { producerId, producerEpoch } = await answer(request);
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch };
       } catch (err) {
-        if (err instanceof KafkaError) return { throttleTimeMs: 0, errorCode: err.code, producerId: -1n, producerEpoch: -1 };
+        if (err instanceof KafkaError) {
+          // PRODUCER_FENCED came with v4; older clients know it as INVALID_PRODUCER_EPOCH.
+          const code = err.code === ErrorCode.PRODUCER_FENCED && context.apiVersion < PRODUCER_FENCED_VERSION ? ErrorCode.INVALID_PRODUCER_EPOCH : err.code;
+          return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
+        }
         logger.error('InitProducerId failed', { transactionalId: request.transactionalId, err: String(err) });
         return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, producerId: -1n, producerEpoch: -1 };
       }

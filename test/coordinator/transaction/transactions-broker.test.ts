@@ -317,6 +317,31 @@ describe('transactions over the wire', () => {
     assert.equal(await commitOffsets({ ...p, epoch: p.epoch - 1 }, 1n), ErrorCode.INVALID_PRODUCER_EPOCH);
   });
 
+  test('AddPartitionsToTxn v4 (the brokers\' batched form) adds or only verifies, per transaction', async () => {
+    const a = await c.init('tx-v4-a');
+    const bp = await c.init('tx-v4-b');
+    const r = await c.conn.request(ApiKey.AddPartitionsToTxn, 4, {
+      transactions: [
+        { transactionalId: a.id, producerId: a.pid, producerEpoch: a.epoch, verifyOnly: false, topics: [{ name: topic, partitions: [0] }] },
+        { transactionalId: bp.id, producerId: bp.pid, producerEpoch: bp.epoch, verifyOnly: true, topics: [{ name: topic, partitions: [1] }] },
+        { transactionalId: 'tx-v4-none', producerId: 1n, producerEpoch: 0, verifyOnly: false, topics: [{ name: topic, partitions: [1] }] },
+      ],
+    });
+    assert.equal(r.errorCode, 0);
+    assert.deepEqual(
+      r.resultsByTransaction!.map((t) => [t.transactionalId, t.topicResults[0]!.resultsByPartition[0]!.partitionErrorCode]),
+      [[a.id, ErrorCode.NONE], [bp.id, ErrorCode.INVALID_TXN_STATE], ['tx-v4-none', ErrorCode.INVALID_PRODUCER_ID_MAPPING]],
+    );
+    const verify = await c.conn.request(ApiKey.AddPartitionsToTxn, 5, {
+      transactions: [{ transactionalId: a.id, producerId: a.pid, producerEpoch: a.epoch, verifyOnly: true, topics: [{ name: topic, partitions: [0, 1] }] }],
+    });
+    assert.deepEqual(verify.resultsByTransaction![0]!.topicResults[0]!.resultsByPartition.map((x) => x.partitionErrorCode), [ErrorCode.NONE, ErrorCode.INVALID_TXN_STATE]);
+    assert.equal(await c.end(a, false), 0);
+    // KIP-360 InitProducerId with a foreign producer id: INVALID_PRODUCER_EPOCH before v4.
+    const v3 = await c.conn.request(ApiKey.InitProducerId, 3, { transactionalId: a.id, transactionTimeoutMs: 60000, producerId: a.pid + 1000n, producerEpoch: 0 });
+    assert.equal(v3.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+  });
+
   test('DescribeTransactions, ListTransactions and DescribeProducers', async () => {
     const p = await c.init('tx-describe');
     assert.deepEqual(await c.add(p, [1]), [0]);

@@ -1,9 +1,11 @@
 /**
  * Checks a produced records buffer the way Kafka's leader does, reading batch
  * headers only: whole magic-2 batches, valid CRC-32C, at least one record,
- * no control batches from clients, each batch within max.message.bytes. The
- * only time records are decoded is when the topic's compression.type asks
- * for a different codec than the producer used (then the batch is rebuilt).
+ * no control batches from clients, each batch within max.message.bytes.
+ * Records are decoded only where the semantics need them, as in Kafka: when
+ * the topic's compression.type asks for a different codec than the producer
+ * used (the batch is rebuilt), and on compacted topics, where every record
+ * must have a key.
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import {
@@ -21,6 +23,8 @@ export interface ProducedRecordsLimits {
   maxMessageBytes: number;
   /** The topic's compression.type: 'producer', 'uncompressed' or a codec name. */
   compressionType: string;
+  /** cleanup.policy includes compact: keyless records could never be cleaned. */
+  compacted: boolean;
 }
 
 const ZSTD_MIN_PRODUCE_VERSION = 7;
@@ -53,11 +57,20 @@ export async function validateProducedRecords(records: Buffer | null, limits: Pr
     if (batch.isControl) {
       throw new KafkaError(ErrorCode.INVALID_RECORD, 'Clients may not produce control batches.');
     }
+    if (limits.compacted) await requireKeys(batch);
   }
   const target = targetCompression(limits.compressionType);
   if (target === null || scan.batches.every((b) => b.compression === target)) return records;
   const rebuilt = await Promise.all(scan.batches.map((b) => recompress(b, target)));
   return Buffer.concat(rebuilt);
+}
+
+async function requireKeys(batch: RecordBatch): Promise<void> {
+  for (const record of await batch.recordsAsync()) {
+    if (record.key === null) {
+      throw new KafkaError(ErrorCode.INVALID_RECORD, 'Compacted topic cannot accept message without key.');
+    }
+  }
 }
 
 /** The codec the topic requires, or null when it keeps the producer's. */

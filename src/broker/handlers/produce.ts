@@ -1,5 +1,8 @@
 /**
- * Produce v3-11 (record batches of magic 2 only, as Kafka 4.0).
+ * Produce v3-11 (record batches of magic 2 only, as Kafka 4.0). Versions 0-2
+ * are advertised but answered UNSUPPORTED_VERSION, as Kafka 4.0 does
+ * (KAFKA-18659): librdkafka enables gzip, snappy and lz4 only when a broker
+ * lists Produce v0-2, and would otherwise send those batches uncompressed.
  *
  * Each partition's batches are checked from their headers (CRC, sizes), get
  * their offsets written in place and are appended as they came; nothing is
@@ -18,12 +21,24 @@
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
-import type { ProduceResponsePartitionProduceResponse } from '../../protocol/messages/produce.js';
+import type { ProduceRequest, ProduceResponse, ProduceResponsePartitionProduceResponse } from '../../protocol/messages/produce.js';
 import { defineHandler } from '../handler-registry.js';
 import type { Partition } from '../partition.js';
 import { validateProducedRecords } from '../produce-validation.js';
 import type { BrokerServices } from '../services.js';
 import { transactionVerifier } from './transactions.js';
+
+/** Oldest version served for real (record batches of magic 2). */
+const MIN_SERVED_VERSION = 3;
+
+/** The same error for every partition of the request. */
+function refuseAll(topicData: ProduceRequest['topicData'], errorCode: number, errorMessage: string): ProduceResponse {
+  const responses = topicData.map((t) => ({
+    name: t.name,
+    partitionResponses: t.partitionData.map((p) => ({ index: p.index, errorCode, baseOffset: -1n, errorMessage })),
+  }));
+  return { responses, throttleTimeMs: 0 };
+}
 
 export function createProduceHandler(services: BrokerServices) {
   const { replicaManager, controller, logger } = services;
@@ -56,6 +71,7 @@ export function createProduceHandler(services: BrokerServices) {
         produceVersion: version,
         maxMessageBytes: topicConfig.get('max.message.bytes'),
         compressionType: topicConfig.get('compression.type'),
+        compacted: topicConfig.compact,
       });
       const result = await partition.appendAsLeader(batches, { verifyTransaction: transactionVerifier(services, transactionalId, topic, index) });
       const answer = {
@@ -85,21 +101,15 @@ export function createProduceHandler(services: BrokerServices) {
 
   return defineHandler({
     apiKey: ApiKey.Produce,
-    minVersion: 3,
+    minVersion: 0,
     maxVersion: 11,
     async handle(request, context) {
       const { acks, timeoutMs } = request;
+      if (context.apiVersion < MIN_SERVED_VERSION) {
+        return refuseAll(request.topicData, ErrorCode.UNSUPPORTED_VERSION, `Produce v${context.apiVersion} (message format v0/v1) is not supported; use v${MIN_SERVED_VERSION} or later.`);
+      }
       if (acks !== 0 && acks !== 1 && acks !== -1) {
-        const responses = request.topicData.map((t) => ({
-          name: t.name,
-          partitionResponses: t.partitionData.map((p) => ({
-            index: p.index,
-            errorCode: ErrorCode.INVALID_REQUIRED_ACKS,
-            baseOffset: -1n,
-            errorMessage: `acks must be 0, 1 or -1, not ${acks}`,
-          })),
-        }));
-        return { responses, throttleTimeMs: 0 };
+        return refuseAll(request.topicData, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
       }
       const responses = await Promise.all(
         request.topicData.map(async (t) => ({

@@ -3,7 +3,7 @@
  *
  * confluent-kafka-python (librdkafka 2.0): a transactional producer with
  * aborts (read_committed never sees aborted records, read_uncommitted does);
- * consume-transform-produce with send_offsets_to_transaction and injected
+ * consume-transform-produce as a subscribed group member; consume-transform-produce with send_offsets_to_transaction and injected
  * aborts while the broker process is killed with SIGKILL and restarted — a
  * read_committed reader sees each input's output exactly once and the
  * group's committed offsets cover the input; two producers with one
@@ -77,7 +77,7 @@ function expectedOutput(partitions: number, perPartition: number): Values {
 describe('confluent-kafka-python transactions', { skip: skipPython }, () => {
   let b: TestBroker;
   before(async () => {
-    b = await startTestBroker({ config: { 'num.partitions': 2, 'transaction.state.log.num.partitions': 5, 'offsets.topic.num.partitions': 5 } });
+    b = await startTestBroker({ config: { 'num.partitions': 2, 'transaction.state.log.num.partitions': 5, 'offsets.topic.num.partitions': 5, 'group.initial.rebalance.delay.ms': 0 } });
   });
   after(async () => {
     await b?.close();
@@ -109,6 +109,30 @@ describe('confluent-kafka-python transactions', { skip: skipPython }, () => {
       const txns = list.map((v) => Number(v.slice(1, v.indexOf('-'))));
       assert.deepEqual(txns, [...txns].sort((x, y) => x - y));
     }
+  });
+
+  test('consume-transform-produce as a subscribed group member (TxnOffsetCommit with member id and generation)', async () => {
+    const partitions = 2;
+    const perPartition = 400;
+    const input = topicName('ck-sub-in');
+    const output = topicName('ck-sub-out');
+    const group = `${input}-group`;
+    await createTopic(b.bootstrap, input, partitions);
+    await createTopic(b.bootstrap, output, partitions);
+    await produceInput(b.bootstrap, input, partitions, perPartition, 50);
+    const r = await runPython<{ done: boolean; aborts: number; errors: string[] }>(
+      SCRIPT,
+      'ctp',
+      b.bootstrap,
+      { input, output, group, transactional_id: `${input}-tx`, partitions, expected: perPartition, abort_every: 3, batch: 60, timeout_s: 40, subscribe: true },
+      60_000,
+    );
+    assert.deepEqual(r.errors, []);
+    assert.ok(r.done && r.aborts >= 1, JSON.stringify(r));
+    const committed = await runPython<{ values: Values }>(SCRIPT, 'consume', b.bootstrap, { topic: output, partitions, isolation: 'read_committed' });
+    assert.deepEqual(committed.values, expectedOutput(partitions, perPartition));
+    const offsets = await runPython<{ offsets: Record<string, number> }>(SCRIPT, 'committed', b.bootstrap, { group, topic: input, partitions });
+    assert.deepEqual(offsets.offsets, { '0': perPartition, '1': perPartition });
   });
 
   test('two producers with one transactional.id: the older one is fenced, the newer commits', async () => {

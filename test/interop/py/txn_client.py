@@ -5,8 +5,9 @@ one JSON object on the last stdout line (progress lines before it are JSON too).
 
   produce   {topic, transactional_id, transactions, per_txn, abort_every?, partitions?}
             transaction t holds records "t<t>-<i>"; every abort_every-th is aborted.
-  ctp       {input, output, group, transactional_id, partitions, expected, abort_every?, batch?, timeout_s?}
-            consume-transform-produce: reads the input (read_committed, assign()),
+  ctp       {input, output, group, transactional_id, partitions, expected, abort_every?, batch?, timeout_s?, subscribe?}
+            consume-transform-produce: reads the input (read_committed, assign(),
+            or subscribe() as the group's only member),
             writes "out:<value>" to the output partition of the same number and
             commits the consumed offsets in the same transaction; every
             abort_every-th transaction is aborted and its input re-read from
@@ -130,10 +131,22 @@ def cmd_ctp(bootstrap, req):
         'reconnect.backoff.max.ms': 500,
     })
     deadline = time.time() + req.get('timeout_s', 60)
-    # Start from the group's committed offsets (none at first: the beginning).
-    committed = c.committed([TopicPartition(req['input'], p) for p in range(n)], timeout=20)
-    positions = {tp.partition: (tp.offset if tp.offset >= 0 else 0) for tp in committed}
-    c.assign([TopicPartition(req['input'], part, off) for part, off in positions.items()])
+    if req.get('subscribe'):
+        # A group member: TxnOffsetCommit carries its member id and generation (v3+).
+        c.subscribe([req['input']])
+        while not c.assignment() and time.time() < deadline:
+            c.poll(0.2)
+        if len(c.assignment()) != n:
+            raise SystemExit('expected all %d partitions assigned, got %s' % (n, c.assignment()))
+        committed = c.committed(c.assignment(), timeout=20)
+        positions = {tp.partition: (tp.offset if tp.offset >= 0 else 0) for tp in committed}
+        for part, off in positions.items():
+            c.seek(TopicPartition(req['input'], part, off))
+    else:
+        # Start from the group's committed offsets (none at first: the beginning).
+        committed = c.committed([TopicPartition(req['input'], p) for p in range(n)], timeout=20)
+        positions = {tp.partition: (tp.offset if tp.offset >= 0 else 0) for tp in committed}
+        c.assign([TopicPartition(req['input'], part, off) for part, off in positions.items()])
     p = producer(bootstrap, req['transactional_id'], **{
         'reconnect.backoff.ms': 100, 'reconnect.backoff.max.ms': 500, **req.get('config', {})})
     retrying(lambda: p.init_transactions(30), 'init', deadline)

@@ -84,6 +84,10 @@ export interface ProducerConfig extends CommonClientConfig {
    * Java client); setting it to true requires those.
    */
   'enable.idempotence'?: boolean | string;
+  /** Makes the producer transactional (implies idempotence): see `initTransactions()`. Default none. */
+  'transactional.id'?: string | null;
+  /** How long the coordinator lets a transaction stay open before aborting it (ms). Default 60000. */
+  'transaction.timeout.ms'?: number | string;
 }
 
 /** Consumer settings (plus the common ones). */
@@ -170,6 +174,7 @@ const PRODUCER: Record<string, Definition> = {
   'allow.auto.create.topics': bool(true),
   'enable.idempotence': bool(true),
   'transactional.id': str(null),
+  'transaction.timeout.ms': int(60000, 1),
 };
 
 const CONSUMER: Record<string, Definition> = {
@@ -309,7 +314,15 @@ function requireBootstrap(config: ResolvedConfig): void {
 export function resolveProducerConfig(input: Readonly<Record<string, ConfigValue>>): ResolvedConfig {
   const config = new ResolvedConfig(PRODUCER, input);
   requireBootstrap(config);
-  if (input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null && config.bool('enable.idempotence')) {
+  const transactional = config.nullableString('transactional.id') !== null;
+  if (transactional && input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null && !config.bool('enable.idempotence')) {
+    throw new ConfigError({
+      key: 'enable.idempotence',
+      value: String(input['enable.idempotence']),
+      message: 'Cannot set a transactional.id without also enabling idempotence.',
+    });
+  }
+  if (transactional || (input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null && config.bool('enable.idempotence'))) {
     const problem = (key: string, message: string): never => {
       throw new ConfigError({ key, value: String(input[key] ?? ''), message });
     };
@@ -320,9 +333,6 @@ export function resolveProducerConfig(input: Readonly<Record<string, ConfigValue
     if (config.int('max.in.flight.requests.per.connection') > 5) {
       problem('max.in.flight.requests.per.connection', 'Must set max.in.flight.requests.per.connection to at most 5 when using the idempotent producer.');
     }
-  }
-  if (config.nullableString('transactional.id') !== null) {
-    throw new ConfigError({ message: 'transactional.id is not supported by this client yet (transactions are not implemented)' });
   }
   const delivery = config.int('delivery.timeout.ms');
   const floor = config.int('linger.ms') + config.int('request.timeout.ms');

@@ -61,6 +61,7 @@ export {
   type RecordHeaders,
   type RecordMetadata,
 } from './producer.js';
+export { ProducerFencedError, TransactionManager, type TransactionOffset } from './transactions.js';
 export {
   Consumer,
   type ConsumerOptions,

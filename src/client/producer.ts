@@ -67,6 +67,8 @@ import {
 } from './errors.js';
 import { partitionForKey, type Partitioner } from './partitioner.js';
 import { backoff, noop, tpKey } from './util.js';
+import { FENCED_CODES, TransactionManager, type TransactionOffset } from './transactions.js';
+import type { GroupMetadata } from './group/membership.js';
 
 /** Bytes a record may be given as: a Buffer, a string (UTF-8), or null. */
 export type RecordBytes = Buffer | Uint8Array | string | null;
@@ -300,6 +302,9 @@ export class Producer {
   /** Set when close timed out: nothing is retried any more. */
   private forceClosed = false;
 
+  /** Set with `transactional.id`. */
+  private readonly txn: TransactionManager | null = null;
+
   private readonly counters = { produceRequests: 0, batchesSent: 0, recordsSent: 0, retries: 0, recordErrors: 0 };
 
   constructor(config: ConfigInput<ProducerConfig>, options: ProducerOptions = {}) {
@@ -330,12 +335,43 @@ export class Producer {
     this.retryBackoffMs = c.int('retry.backoff.ms');
     this.retryBackoffMaxMs = c.int('retry.backoff.max.ms');
     this.ignoreKeys = c.bool('partitioner.ignore.keys');
-    this.idempotenceExplicit = config['enable.idempotence'] !== undefined && config['enable.idempotence'] !== null;
+    const transactionalId = c.nullableString('transactional.id');
+    this.idempotenceExplicit =
+      transactionalId !== null || (config['enable.idempotence'] !== undefined && config['enable.idempotence'] !== null);
     this.idempotent = this.idempotenceExplicit
       ? c.bool('enable.idempotence')
       : this.acks === -1 && this.retries > 0 && this.maxInFlight <= 5;
     if (this.pidState === 'none' && !this.idempotent) this.pidState = 'ready';
+    if (transactionalId !== null) this.idempotent = true;
     this.cluster = new Cluster(clusterOptions(c, this.clientId, this.logger));
+    if (transactionalId !== null) {
+      const self = this;
+      this.txn = new TransactionManager(
+        {
+          cluster: this.cluster,
+          logger: this.logger,
+          retryBackoffMs: this.retryBackoffMs,
+          retryBackoffMaxMs: this.retryBackoffMaxMs,
+          maxBlockMs: this.maxBlockMs,
+          setProducerIdentity(producerId, producerEpoch) {
+            self.producerId = producerId;
+            self.producerEpoch = producerEpoch;
+            for (const q of self.queues.values()) q.nextSequence = 0;
+            self.needPidReset = false;
+            self.pidState = 'ready';
+          },
+          producerIdentity: () => ({ producerId: this.producerId, producerEpoch: this.producerEpoch }),
+          flush: () => this.flush(),
+          dropUnsent: (error) => {
+            for (const w of this.waiting.splice(0)) w.reject(error);
+            for (const q of this.queues.values()) for (const b of q.batches.splice(0)) this.failBatch(b, error);
+          },
+          wakeup: () => this.wakeup(),
+        },
+        transactionalId,
+        c.int('transaction.timeout.ms'),
+      );
+    }
     this.cluster.onMetadataUpdate(() => {
       this.processWaiting();
       this.wakeup();
@@ -397,6 +433,63 @@ export class Producer {
     return this.closePromise;
   }
 
+  // ------------------------------------------------------------------ transactions
+
+  private requireTxn(what: string): TransactionManager {
+    this.ensureOpen();
+    if (this.txn === null) throw new KafkaError(ErrorCode.INVALID_TXN_STATE, `${what}() needs transactional.id to be set`);
+    return this.txn;
+  }
+
+  /**
+   * Gets the producer id and epoch for `transactional.id` from the
+   * transaction coordinator, fencing older producers with the same id and
+   * finishing their open transaction. Call once, before the first transaction.
+   */
+  initTransactions(): Promise<void> {
+    try {
+      return this.requireTxn('initTransactions').initTransactions();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Starts a transaction: records sent until commit/abort belong to it. */
+  beginTransaction(): void {
+    this.requireTxn('beginTransaction').beginTransaction();
+  }
+
+  /**
+   * Adds consumer offsets (the next offsets to read) to the transaction:
+   * they are committed for the group only if the transaction commits. Pass
+   * `consumer.groupMetadata()` so the group can reject a zombie member.
+   */
+  sendOffsetsToTransaction(offsets: readonly TransactionOffset[], group: GroupMetadata | string): Promise<void> {
+    try {
+      return this.requireTxn('sendOffsetsToTransaction').sendOffsetsToTransaction(offsets, group);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Sends what is buffered, then commits the transaction (EndTxn). */
+  commitTransaction(): Promise<void> {
+    try {
+      return this.requireTxn('commitTransaction').commitTransaction();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Drops unsent records (their sends reject), waits for in-flight ones, then aborts the transaction (EndTxn). */
+  abortTransaction(): Promise<void> {
+    try {
+      return this.requireTxn('abortTransaction').abortTransaction();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** The partitions of a topic (waits for its metadata up to `max.block.ms`). */
   async partitionsFor(topic: string): Promise<TopicMetadata> {
     this.ensureOpen();
@@ -418,6 +511,7 @@ export class Producer {
     let normalized: NormalizedRecord;
     try {
       this.ensureOpen();
+      this.txn?.checkSend();
       normalized = this.normalize(record);
     } catch (error) {
       return Promise.reject(error);
@@ -701,6 +795,7 @@ export class Producer {
         nextWake = Math.min(nextWake, head.retryAt);
         continue;
       }
+      if (this.txn !== null && !this.txn.partitionReady(q.topic, q.partition)) continue;
       const ready =
         head.closed || q.batches.length > 1 || now - head.createdAt >= this.lingerMs || this.flushing > 0 || this.closing || memoryPressure;
       if (!ready) {
@@ -823,6 +918,7 @@ export class Producer {
    */
   private producerIdReady(now: number): boolean {
     if (!this.idempotent) return true;
+    if (this.txn !== null) return this.pidState === 'ready';
     if (this.needPidReset && this.pidState === 'ready') {
       if (this.inFlightBatches.size > 0) return false;
       this.logger.debug('sequence numbers out of step; getting a new producer id', { producerId: String(this.producerId) });
@@ -903,7 +999,9 @@ export class Producer {
     const options = {
       compression: this.compression,
       compressionLevel: this.compressionLevel,
-      ...(b.baseSequence >= 0 ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence } : {}),
+      ...(b.baseSequence >= 0
+        ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: b.baseSequence, transactional: this.txn !== null }
+        : {}),
     };
     if (this.compression === CompressionType.None) {
       b.built = buildBatch(b.records, options);
@@ -940,7 +1038,7 @@ export class Producer {
         else list.push(entry);
       });
       const body = {
-        transactionalId: null,
+        transactionalId: this.txn?.transactionalId ?? null,
         acks: this.acks,
         timeoutMs: this.requestTimeoutMs,
         topicData: [...byTopic].map(([name, partitionData]) => ({ name, partitionData })),
@@ -1027,6 +1125,10 @@ export class Producer {
     if (code !== undefined && REFRESH_CODES.has(code)) this.cluster.requestUpdate();
     if (error instanceof ConnectionError) this.cluster.requestUpdate();
 
+    if (this.txn !== null && code !== undefined && FENCED_CODES.has(code)) {
+      this.failBatch(b, this.txn.fatal(error));
+      return;
+    }
     let retriable = isRetriable(error);
     if (this.idempotent && b.baseSequence >= 0) {
       if (code === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
@@ -1116,6 +1218,7 @@ export class Producer {
 
   private failBatch(b: ProducerBatch, error: Error): void {
     this.inFlightBatches.delete(b);
+    this.txn?.batchFailed(error);
     for (const cb of b.callbacks) cb.reject(error);
     this.counters.recordErrors += b.callbacks.length;
     b.built = null;

@@ -260,8 +260,9 @@ describe('transactions over the wire', () => {
     assert.equal(r.errorCode, 0);
     assert.equal(await c.listOffset(0, READ_COMMITTED), r.baseOffset);
     await waitFor(async () => (await c.listOffset(0, READ_COMMITTED)) > r.baseOffset, { timeoutMs: 5000, what: 'the timeout abort' });
+    // The markers (which move the LSO) are written before the CompleteAbort state record.
+    await waitFor(async () => (await c.describe(['tx-timeout']))[0]!.transactionState === 'CompleteAbort', { timeoutMs: 5000, what: 'CompleteAbort' });
     const d = (await c.describe(['tx-timeout']))[0]!;
-    assert.equal(d.transactionState, 'CompleteAbort');
     assert.equal(d.producerEpoch, p.epoch + 1, 'the zombie is fenced');
     assert.equal((await c.produce(p, 0, ['zombie'])).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
   });

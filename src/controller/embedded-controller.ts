@@ -7,9 +7,9 @@
  */
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { Uuid } from '../protocol/primitives.js';
-import { assignReplicas } from './assignment.js';
 import { MetadataFileWriter, readMetadataFile } from './metadata-file.js';
-import { INTERNAL_TOPICS, collisionKey, hasCollisionChars, invalidTopicNameReason } from './topic-name.js';
+import { INTERNAL_TOPICS } from './topic-name.js';
+import { addedPartitionLists, checkNewTopicName, checkTopicConfigs, patchedConfigs, replicaListsFor } from './topic-validation.js';
 import type {
   BrokerRegistration,
   Controller,
@@ -85,24 +85,13 @@ export class EmbeddedController implements Controller {
   }
 
   async createTopic(spec: CreateTopicSpec, validateOnly: boolean): Promise<TopicRecord> {
-    const reason = invalidTopicNameReason(spec.name);
-    if (reason) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, reason);
-    if (this.byName.has(spec.name)) {
-      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${spec.name}' already exists.`);
-    }
-    if (hasCollisionChars(spec.name)) {
-      const key = collisionKey(spec.name);
-      const clash = this.topics().find((t) => collisionKey(t.name) === key);
-      if (clash) {
-        throw new KafkaError(
-          ErrorCode.INVALID_TOPIC_EXCEPTION,
-          `Topic '${spec.name}' collides with existing topic: ${clash.name}`,
-        );
-      }
-    }
-    const replicaLists = this.replicaListsFor(spec);
-    const configError = this.options.validateTopicConfigs(spec.configs);
-    if (configError) throw new KafkaError(ErrorCode.INVALID_CONFIG, configError);
+    checkNewTopicName(spec.name, this.byName.keys());
+    const replicaLists = replicaListsFor(spec, {
+      brokerIds: this.brokerIds(),
+      numPartitions: this.options.numPartitions,
+      defaultReplicationFactor: this.options.defaultReplicationFactor,
+    });
+    checkTopicConfigs(spec.configs, this.options.validateTopicConfigs);
 
     const topic: TopicRecord = {
       name: spec.name,
@@ -139,27 +128,12 @@ export class EmbeddedController implements Controller {
     const topic = this.byName.get(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     const current = topic.partitions.length;
-    if (totalCount <= current) {
-      throw new KafkaError(
-        ErrorCode.INVALID_PARTITIONS,
-        `Topic currently has ${current} partitions, which is higher than or equal to the requested ${totalCount}.`,
-      );
-    }
-    const added = totalCount - current;
-    const replicationFactor = topic.partitions[0]?.replicas.length ?? 1;
-    let lists: number[][];
-    if (assignments) {
-      if (assignments.length !== added) {
-        throw new KafkaError(
-          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          `Increasing the number of partitions by ${added} but ${assignments.length} assignments provided.`,
-        );
-      }
-      assignments.forEach((replicas) => this.checkReplicaList(replicas, replicationFactor));
-      lists = assignments;
-    } else {
-      lists = this.assign(added, replicationFactor, current);
-    }
+    const lists = addedPartitionLists(
+      topic.partitions.map((p) => p.replicas),
+      totalCount,
+      assignments,
+      this.brokerIds(),
+    );
     const newStates = lists.map((replicas, i) => this.initialState(current + i, replicas));
     const grown: TopicRecord = { ...topic, partitions: [...topic.partitions, ...newStates] };
     if (validateOnly) return grown;
@@ -177,13 +151,8 @@ export class EmbeddedController implements Controller {
   ): Promise<void> {
     const topic = this.byName.get(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
-    const next: Record<string, string> = incremental ? { ...topic.configs } : {};
-    for (const [key, value] of Object.entries(configs)) {
-      if (value === null) delete next[key];
-      else next[key] = value;
-    }
-    const configError = this.options.validateTopicConfigs(next);
-    if (configError) throw new KafkaError(ErrorCode.INVALID_CONFIG, configError);
+    const next = patchedConfigs(topic.configs, configs, incremental);
+    checkTopicConfigs(next, this.options.validateTopicConfigs);
     if (validateOnly) return;
     const updated: TopicRecord = { ...topic, configs: next };
     this.index(updated);
@@ -207,57 +176,8 @@ export class EmbeddedController implements Controller {
     await this.persist();
   }
 
-  private replicaListsFor(spec: CreateTopicSpec): number[][] {
-    if (spec.assignments && spec.assignments.size > 0) {
-      if (spec.numPartitions !== -1 || spec.replicationFactor !== -1) {
-        throw new KafkaError(
-          ErrorCode.INVALID_REQUEST,
-          'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
-        );
-      }
-      const lists: number[][] = [];
-      for (let p = 0; p < spec.assignments.size; p++) {
-        const replicas = spec.assignments.get(p);
-        if (!replicas) {
-          throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence');
-        }
-        this.checkReplicaList(replicas, lists[0]?.length ?? replicas.length);
-        lists.push(replicas);
-      }
-      return lists;
-    }
-    const numPartitions = spec.numPartitions === -1 ? this.options.numPartitions : spec.numPartitions;
-    const replicationFactor = spec.replicationFactor === -1 ? this.options.defaultReplicationFactor : spec.replicationFactor;
-    if (numPartitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
-    if (replicationFactor <= 0) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
-    }
-    return this.assign(numPartitions, replicationFactor, 0);
-  }
-
-  private assign(count: number, replicationFactor: number, startPartition: number): number[][] {
-    const brokerIds = this.brokers().map((b) => b.brokerId);
-    if (replicationFactor > brokerIds.length) {
-      throw new KafkaError(
-        ErrorCode.INVALID_REPLICATION_FACTOR,
-        `Replication factor: ${replicationFactor} larger than available brokers: ${brokerIds.length}.`,
-      );
-    }
-    return assignReplicas(brokerIds, count, replicationFactor, { startPartition });
-  }
-
-  private checkReplicaList(replicas: number[], expectedLength: number): void {
-    const live = new Set(this.brokers().map((b) => b.brokerId));
-    if (replicas.length === 0 || new Set(replicas).size !== replicas.length) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate or empty replica list ${JSON.stringify(replicas)}.`);
-    }
-    if (replicas.length !== expectedLength) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'All partitions should have the same number of replicas.');
-    }
-    const unknown = replicas.filter((id) => !live.has(id));
-    if (unknown.length > 0) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Unknown broker ids in assignment: ${unknown.join(', ')}.`);
-    }
+  private brokerIds(): number[] {
+    return this.brokers().map((b) => b.brokerId);
   }
 
   /** A new partition is led by its preferred replica, with every replica in sync. */

@@ -1,0 +1,156 @@
+/**
+ * The controller's line to each live broker (Kafka's ControllerChannelManager):
+ * one connection per broker, requests sent one at a time in the order the
+ * controller issued them, each retried until it is answered or the broker
+ * leaves the cluster. Order matters: a LeaderAndIsr must never overtake an
+ * older one for the same broker.
+ */
+import { BrokerConnection } from '../../client/connection.js';
+import type { Logger } from '../../logging.js';
+import type { ApiKey, ApiRequest, ApiResponse } from '../../protocol/messages/api-table.js';
+import type { BrokerRegistration } from '../types.js';
+
+export interface ControllerChannelOptions {
+  controllerId: number;
+  /** The listener brokers talk to each other on. */
+  listenerName: string;
+  /** controller.socket.timeout.ms */
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+interface QueuedRequest {
+  apiKey: ApiKey;
+  minVersion: number;
+  body: (version: number) => unknown;
+  onResponse?: (response: unknown) => void;
+}
+
+const RETRY_BACKOFF_MS = 100;
+
+/** The queue and connection of one broker. */
+class BrokerLine {
+  private readonly queue: QueuedRequest[] = [];
+  private connection: BrokerConnection | null = null;
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    private broker: BrokerRegistration,
+    private readonly options: ControllerChannelOptions,
+  ) {}
+
+  update(broker: BrokerRegistration): void {
+    const changed = JSON.stringify(broker.endpoints) !== JSON.stringify(this.broker.endpoints);
+    this.broker = broker;
+    if (changed) this.dropConnection();
+  }
+
+  enqueue(request: QueuedRequest): void {
+    if (this.stopped) return;
+    this.queue.push(request);
+    if (!this.running) void this.drain();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
+    this.dropConnection();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped && this.queue.length > 0) {
+        const request = this.queue[0]!;
+        const response = await this.sendWithRetry(request);
+        if (this.stopped) return;
+        this.queue.shift();
+        if (response !== undefined) request.onResponse?.(response);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async sendWithRetry(request: QueuedRequest): Promise<unknown> {
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        const conn = await this.connect();
+        return await conn.request(request.apiKey, request.body as (v: number) => ApiRequest<ApiKey>, {
+          minVersion: request.minVersion,
+        });
+      } catch (error) {
+        if (this.stopped) return undefined;
+        if (attempt++ % 50 === 0) {
+          this.options.logger.warn('controller request to a broker failed; retrying', {
+            brokerId: this.broker.brokerId,
+            apiKey: request.apiKey,
+            err: String(error),
+          });
+        }
+        this.dropConnection();
+        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
+      }
+    }
+    return undefined;
+  }
+
+  private async connect(): Promise<BrokerConnection> {
+    if (this.connection && !this.connection.closed) return this.connection;
+    const endpoint =
+      this.broker.endpoints.find((e) => e.listenerName === this.options.listenerName) ?? this.broker.endpoints[0];
+    if (!endpoint) throw new Error(`broker ${this.broker.brokerId} registered no endpoint`);
+    this.connection = await BrokerConnection.open({
+      host: endpoint.host,
+      port: endpoint.port,
+      clientId: `controller-${this.options.controllerId}`,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      connectTimeoutMs: this.options.requestTimeoutMs,
+      maxResponseBytes: 100 * 1024 * 1024,
+      logger: this.options.logger,
+    });
+    return this.connection;
+  }
+
+  private dropConnection(): void {
+    this.connection?.close();
+    this.connection = null;
+  }
+}
+
+export class ControllerChannel {
+  private readonly lines = new Map<number, BrokerLine>();
+
+  constructor(private readonly options: ControllerChannelOptions) {}
+
+  /** Starts (or re-points) the line to a broker. */
+  addBroker(broker: BrokerRegistration): void {
+    const line = this.lines.get(broker.brokerId);
+    if (line) line.update(broker);
+    else this.lines.set(broker.brokerId, new BrokerLine(broker, this.options));
+  }
+
+  /** Drops a broker's line and everything queued for it. */
+  removeBroker(brokerId: number): void {
+    this.lines.get(brokerId)?.stop();
+    this.lines.delete(brokerId);
+  }
+
+  /** Queues a request for a broker; `onResponse` runs with its answer. Unknown brokers are skipped. */
+  send<K extends ApiKey>(
+    brokerId: number,
+    apiKey: K,
+    minVersion: number,
+    body: (version: number) => ApiRequest<K>,
+    onResponse?: (response: ApiResponse<K>) => void,
+  ): void {
+    this.lines.get(brokerId)?.enqueue({ apiKey, minVersion, body, onResponse: onResponse as (r: unknown) => void });
+  }
+
+  close(): void {
+    for (const line of this.lines.values()) line.stop();
+    this.lines.clear();
+  }
+}

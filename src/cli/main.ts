@@ -49,6 +49,14 @@ const TOOLS: Record<string, { load: () => Promise<Tool>; summary: string }> = {
     load: async () => (await import('./consumer-perf-test.js')).consumerPerfTest,
     summary: 'measure consumer throughput (kafka-consumer-perf-test.sh)',
   },
+  'reassign-partitions': {
+    load: async () => (await import('./reassign-partitions.js')).reassignPartitions,
+    summary: 'move partition replicas between brokers (kafka-reassign-partitions.sh)',
+  },
+  'leader-election': {
+    load: async () => (await import('./leader-election.js')).leaderElection,
+    summary: 'elect preferred or unclean partition leaders (kafka-leader-election.sh)',
+  },
   'dump-log': {
     load: async () => (await import('./dump-log.js')).dumpLog,
     summary: 'print and check log segments and indexes offline (kafka-dump-log.sh)',

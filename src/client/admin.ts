@@ -1,7 +1,7 @@
 /**
  * The admin client: topics, partitions, configs, offsets, record deletion,
- * cluster and log-dir description — what Kafka's command-line tools are
- * built on.
+ * cluster and log-dir description, leader elections and partition
+ * reassignments — what Kafka's command-line tools are built on.
  *
  * Every call is bounded by its `timeoutMs` option (default
  * `default.api.timeout.ms`); connection failures and retriable errors are
@@ -23,6 +23,16 @@ import {
   type GroupDescription,
   type ListedGroup,
 } from './admin-groups.js';
+import {
+  alterPartitionReassignments,
+  electLeaders,
+  listPartitionReassignments,
+  type ControllerTimeouts,
+  type ElectionResult,
+  type ElectionType,
+  type PartitionReassignment,
+  type ReassignmentTarget,
+} from './admin-cluster.js';
 import type { TopicPartitionOffset } from './assignment.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import { ApiKey, apiByKey } from '../protocol/messages/api-table.js';
@@ -721,6 +731,48 @@ export class Admin {
     );
   }
 
+  // ------------------------------------------------------------------ leaders and reassignments (the controller)
+
+  /**
+   * Elects leaders (ElectLeaders, sent to the active controller): `PREFERRED`
+   * moves leadership back to each partition's first replica, `UNCLEAN` picks
+   * any live replica for partitions without a leader. `partitions` null
+   * means every partition. Resolves with each partition's outcome; an
+   * outcome's error is ELECTION_NOT_NEEDED when the leader is already the
+   * one the election would pick (not a failure).
+   */
+  async electLeaders(type: ElectionType, partitions: readonly TopicPartition[] | null, options: TimeoutOptions = {}): Promise<ElectionResult[]> {
+    if (type !== 'PREFERRED' && type !== 'UNCLEAN') throw new TypeError(`unknown election type '${String(type)}' (PREFERRED or UNCLEAN)`);
+    const deadline = this.deadline(options);
+    return this.withRetries('electLeaders', options, () => electLeaders(this.cluster, type, partitions, this.controllerTimeouts(deadline)));
+  }
+
+  /**
+   * Starts partition reassignments (AlterPartitionReassignments, sent to the
+   * active controller): each partition's replicas become the given list,
+   * preferred leader first; `replicas: null` cancels the partition's
+   * ongoing reassignment. Rejects with an AdminError naming the partitions
+   * that failed (e.g. NO_REASSIGNMENT_IN_PROGRESS, INVALID_REPLICA_ASSIGNMENT);
+   * the others were started.
+   */
+  async alterPartitionReassignments(targets: readonly ReassignmentTarget[], options: TimeoutOptions = {}): Promise<void> {
+    const deadline = this.deadline(options);
+    const failures = await this.withRetries('alterPartitionReassignments', options, () =>
+      alterPartitionReassignments(this.cluster, targets, this.controllerTimeouts(deadline)),
+    );
+    if (failures.length > 0) throw new AdminError(failures);
+  }
+
+  /** Ongoing reassignments (ListPartitionReassignments, from the active controller), of `partitions` or all. */
+  async listPartitionReassignments(
+    options: TimeoutOptions & { partitions?: readonly TopicPartition[] } = {},
+  ): Promise<PartitionReassignment[]> {
+    const deadline = this.deadline(options);
+    return this.withRetries('listPartitionReassignments', options, () =>
+      listPartitionReassignments(this.cluster, options.partitions ?? null, this.controllerTimeouts(deadline)),
+    );
+  }
+
   // ------------------------------------------------------------------ consumer groups
 
   /** Groups known to the brokers, optionally only those in `states` (e.g. ['Stable', 'Empty']). */
@@ -776,6 +828,12 @@ export class Admin {
 
   private remaining(deadline: number): number {
     return Math.max(1, Math.min(deadline - Date.now(), this.requestTimeoutMs));
+  }
+
+  /** The controller may use what is left of the call (within request.timeout.ms); the client waits a little longer for its answer. */
+  private controllerTimeouts(deadline: number): ControllerTimeouts {
+    const serverMs = this.remaining(deadline);
+    return { serverMs, clientMs: serverMs + this.requestTimeoutMs };
   }
 
   private ensureOpen(): void {

@@ -45,6 +45,12 @@ export {
   type TopicDescription,
 } from './admin.js';
 export {
+  type ElectionResult,
+  type ElectionType,
+  type PartitionReassignment,
+  type ReassignmentTarget,
+} from './admin-cluster.js';
+export {
   type CommittedOffset,
   type GroupDeletion,
   type GroupDescription,

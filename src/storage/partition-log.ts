@@ -19,7 +19,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import { LAST_OFFSET_DELTA, MAX_TIMESTAMP, RECORDS_COUNT } from '../protocol/records/layout.js';
+import { LAST_OFFSET_DELTA, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, RECORDS_COUNT } from '../protocol/records/layout.js';
 import { type Logger, silentLogger } from '../logging.js';
 import {
   type BatchHeader,
@@ -43,6 +43,7 @@ import {
   UnexpectedAppendOffsetError,
 } from './errors.js';
 import { type IndexCache, defaultIndexCache } from './index-file.js';
+import { type EpochEndOffset, type EpochEntry, LeaderEpochCache } from './leader-epoch-cache.js';
 import { type LogConfig, isNever, validateLogConfig } from './log-config.js';
 import {
   DELETED_SUFFIX,
@@ -180,6 +181,8 @@ export class PartitionLog {
   private queue: Promise<unknown> = Promise.resolve();
   private flushChain: Promise<void> = Promise.resolve();
   private pendingDeletions = new Set<PendingDeletion>();
+  /** Leader epoch -> first offset (leader-epoch-checkpoint); loaded with the segments. */
+  private epochs!: LeaderEpochCache;
   private readonly truncationListeners = new Set<(logEndOffset: number) => void>();
   private unflushed = 0;
   private lastFlush: number;
@@ -280,6 +283,35 @@ export class PartitionLog {
     return this.state === 'open';
   }
 
+  /** The newest leader epoch in the leader epoch cache, -1 when it is empty. */
+  get latestEpoch(): number {
+    return this.epochs.latestEpoch;
+  }
+
+  /** Kafka's endOffsetForEpoch: the largest epoch <= `epoch` and where it ended (LeaderEpochCache.endOffsetFor). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this.nextOffset);
+  }
+
+  /** The leader epoch cache's entries, oldest first (tests, tools). */
+  leaderEpochEntries(): EpochEntry[] {
+    return this.epochs.all();
+  }
+
+  /**
+   * A new leader's epoch starts at the log end (Kafka's
+   * maybeAssignEpochStartOffset at election), queued behind earlier appends.
+   * Resolves with that start offset.
+   */
+  assignEpochStartOffset(epoch: number): Promise<number> {
+    return this.enqueue(async () => {
+      this.checkOpen();
+      const start = this.nextOffset;
+      if (this.epochs.assign(epoch, start)) await this.epochs.flush();
+      return start;
+    });
+  }
+
   segmentInfos(): SegmentInfo[] {
     return this.segments.map((s) => ({ baseOffset: s.baseOffset, sizeInBytes: s.size, largestTimestamp: s.largestTimestamp }));
   }
@@ -296,6 +328,7 @@ export class PartitionLog {
     const clean = opts.hadCleanShutdown ?? false;
     this.loadStats.cleanShutdown = clean;
     const bases = await this.scanDirectory();
+    this.epochs = await LeaderEpochCache.load(this.dir, this.logger);
     const now = this.now();
     const segments: LogSegment[] = [];
     try {
@@ -375,6 +408,9 @@ export class PartitionLog {
     }
     this.recoveryPointOffset = clean ? this.nextOffset : Math.min(Math.max(recoveryPoint, 0), this.nextOffset);
     this.highWatermark = opts.highWatermark ?? 0;
+    // Recovery may have cut the log, and the start may have moved, since the checkpoint was written.
+    const endCut = this.epochs.truncateFromEnd(this.nextOffset);
+    if (this.epochs.truncateFromStart(this.startOffset) || endCut) await this.epochs.flush();
     this.logger.debug('log loaded', {
       segments: this.segments.length,
       logStartOffset: this.startOffset,
@@ -459,22 +495,36 @@ export class PartitionLog {
     this.checkOpen();
     const config = this.cfg;
     if (buf.length === 0) throw new CorruptRecordError('nothing to append');
-    // Pass 1: check the framing so that nothing is written when any batch is bad.
+    // Pass 1: check the framing so that nothing is written when any batch is bad;
+    // note where a new leader epoch starts (rare: one int compare per batch otherwise).
     let expected = this.nextOffset;
+    let newEpochs: EpochEntry[] | null = null;
+    let latestEpoch = this.epochs.latestEpoch;
     for (let pos = 0; pos < buf.length; ) {
       const problem = headerProblem(buf, pos, buf.length - pos);
       if (problem !== null) throw new CorruptRecordError(`batch at byte ${pos}: ${problem}`);
       const size = batchSize(buf, pos);
       if (size > config.segmentBytes) throw new RecordBatchTooLargeError(size, config.segmentBytes);
+      let base = expected;
       if (!assignOffsets) {
-        const base = readInt64(buf, pos);
+        base = readInt64(buf, pos);
         if (base < expected) {
           if (pos === 0) throw new UnexpectedAppendOffsetError(base, this.nextOffset);
           throw new CorruptRecordError(`batch at byte ${pos}: base offset ${base} is below ${expected}`);
         }
-        expected = base + buf.readInt32BE(pos + LAST_OFFSET_DELTA) + 1;
+      }
+      expected = base + buf.readInt32BE(pos + LAST_OFFSET_DELTA) + 1;
+      const epoch = assignOffsets && opts.leaderEpoch !== undefined ? opts.leaderEpoch : buf.readInt32BE(pos + PARTITION_LEADER_EPOCH);
+      if (epoch > latestEpoch) {
+        (newEpochs ??= []).push({ epoch, startOffset: base });
+        latestEpoch = epoch;
       }
       pos += size;
+    }
+    if (newEpochs !== null) {
+      // The epoch's entry is on disk before its first batch is.
+      for (const e of newEpochs) this.epochs.assign(e.epoch, e.startOffset);
+      await this.epochs.flush();
     }
     const now = this.now();
     const appendTime = assignOffsets && config.messageTimestampType === 'LogAppendTime' ? now : -1;
@@ -844,6 +894,7 @@ export class PartitionLog {
       if (offset > this.startOffset) {
         this.startOffset = offset;
         await this.deleteOldSegments(() => true, 'log-start-offset', true);
+        if (this.epochs.truncateFromStart(this.startOffset)) await this.epochs.flush();
       }
       return this.startOffset;
     });
@@ -919,6 +970,7 @@ export class PartitionLog {
     if (doomed.length === segments.length) await this.roll(this.nextOffset, nowMs);
     this.segments = this.segments.slice(doomed.length);
     this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+    if (this.epochs.truncateFromStart(this.startOffset)) await this.epochs.flush();
     for (const seg of doomed) {
       this.totalSize -= seg.size;
       await this.scheduleDeletion(seg);
@@ -999,6 +1051,7 @@ export class PartitionLog {
       this.startOffset = Math.min(this.startOffset, this.nextOffset);
       this.recoveryPointOffset = Math.min(this.recoveryPointOffset, this.nextOffset);
       this.hw = Math.min(this.hw, this.nextOffset);
+      if (this.epochs.truncateFromEnd(this.nextOffset)) await this.epochs.flush();
       this.notifyTruncation();
       return true;
     });
@@ -1026,6 +1079,7 @@ export class PartitionLog {
     this.startOffset = offset;
     this.recoveryPointOffset = offset;
     this.hw = offset;
+    if (this.epochs.clear()) await this.epochs.flush();
     this.notifyTruncation();
   }
 

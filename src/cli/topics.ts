@@ -1,10 +1,22 @@
 /**
  * `ganglion topics`, the counterpart of kafka-topics.sh: create, list,
  * describe, alter (partition count) and delete topics, with Kafka's flags,
- * checks and output.
+ * checks and output. `--zookeeper` instead of `--bootstrap-server` is the
+ * seeds' older form: the tool then works on ZooKeeper's nodes directly
+ * (topics-zookeeper.ts).
  */
-import { Admin, ErrorCode, KafkaError, type ConfigEntry, type TopicDescription } from '../client/index.js';
+import {
+  Admin,
+  ErrorCode,
+  KafkaError,
+  TimeoutError,
+  UnsupportedVersionError,
+  type ConfigEntry,
+  type PartitionReassignment,
+  type TopicDescription,
+} from '../client/index.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
+import { zookeeperTopics } from './topics-zookeeper.js';
 import {
   CliError,
   clientSettings,
@@ -23,6 +35,7 @@ import {
 
 interface TopicsOptions {
   bootstrapServer?: string;
+  zookeeper?: string;
   commandConfig?: string;
   list?: boolean;
   create?: boolean;
@@ -70,6 +83,7 @@ export async function topics(argv: string[], io: CliIo = processIo): Promise<num
 async function runTopics(argv: string[], io: CliIo): Promise<number> {
   const program = newCommand(io, 'topics', 'Create, delete, describe, or change a topic (kafka-topics.sh).')
     .option('--bootstrap-server <server>', 'REQUIRED: The Kafka server to connect to.')
+    .option('--zookeeper <hosts>', 'Instead of --bootstrap-server: work on the cluster\'s ZooKeeper nodes (host:port[,host:port...][/chroot]).')
     .option('--command-config <file>', 'Property file containing configs to be passed to the admin client.')
     .option('--list', 'List all available topics.')
     .option('--create', 'Create a new topic.')
@@ -94,6 +108,18 @@ async function runTopics(argv: string[], io: CliIo): Promise<number> {
     .option('--partition-size-limit-per-response <n>', 'Accepted for compatibility; ignored.', intArg);
   const opts = parseArgs<TopicsOptions>(program, argv);
   checkArgs(opts, io);
+  if (opts.zookeeper !== undefined) {
+    await zookeeperTopics(
+      {
+        ...opts,
+        zookeeper: opts.zookeeper,
+        replicaAssignment: opts.replicaAssignment ? parseReplicaAssignment(opts.replicaAssignment) : undefined,
+        configs: parseTopicConfigs(opts.config),
+      },
+      io,
+    );
+    return 0;
+  }
 
   const settings = await clientSettings(opts.commandConfig, [], { 'bootstrap.servers': opts.bootstrapServer });
   const admin = new Admin(settings);
@@ -117,7 +143,21 @@ function checkArgs(opts: TopicsOptions, io: CliIo): void {
   if (opts.deleteConfig !== undefined) {
     io.stderr.write('delete-config option is no longer supported and deprecated since version 4.0. The config will be fully removed in future releases.\n');
   }
-  if (opts.bootstrapServer === undefined) throw new CliError('--bootstrap-server must be specified');
+  if (opts.bootstrapServer !== undefined && opts.zookeeper !== undefined) {
+    throw new CliError('Only one of --bootstrap-server or --zookeeper must be specified');
+  }
+  if (opts.bootstrapServer === undefined && opts.zookeeper === undefined) throw new CliError('--bootstrap-server must be specified');
+  if (opts.zookeeper !== undefined) {
+    for (const attribute of ['underMinIsrPartitions', 'atMinIsrPartitions', 'topicsWithOverrides'] as const) {
+      if (opts[attribute]) throw new CliError(`--${flag(attribute)} needs --bootstrap-server`);
+    }
+    if (opts.alter) throw new CliError('--alter needs --bootstrap-server (CreatePartitions); --zookeeper supports --create, --list, --describe and --delete');
+    // Kafka's ZooKeeper-mode tool needed explicit counts: there is no broker to supply its defaults.
+    if (opts.create && opts.replicaAssignment === undefined) {
+      if (opts.partitions === undefined) throw new CliError('Missing required argument "[partitions]"');
+      if (opts.replicationFactor === undefined) throw new CliError('Missing required argument "[replication-factor]"');
+    }
+  }
   if (opts.describe && opts.ifExists && opts.topic === undefined && opts.topicId === undefined) {
     throw new CliError('--topic or --topic-id is required to describe a topic');
   }
@@ -266,43 +306,74 @@ async function describeTopics(admin: Admin, opts: TopicsOptions, io: CliIo): Pro
   }
   if (names.length === 0) return;
 
-  const [descriptions, configs, cluster] = await Promise.all([
+  const [descriptions, configs, cluster, reassignments] = await Promise.all([
     admin.describeTopics(names),
     admin.describeConfigs(names.map((name) => ({ type: 'topic' as const, name }))),
     admin.describeCluster(),
+    ongoingReassignments(admin),
   ]);
   const liveBrokers = new Set(cluster.brokers.map((b) => b.nodeId));
   const reportOnly = REPORTS.some((r) => opts[r]);
   const lines: string[] = [];
   for (const [i, description] of descriptions.entries()) {
     const entries = configs[i]!.entries;
+    const reassigning = (p: number) => reassignments.get(`${description.topic}-${p}`);
     if (!reportOnly) {
       const overrides = entries.filter((e) => e.source !== 'DEFAULT_CONFIG');
-      if (!opts.topicsWithOverrides || overrides.length > 0) lines.push(topicLine(description, overrides));
+      if (!opts.topicsWithOverrides || overrides.length > 0) lines.push(topicLine(description, overrides, reassigning(0)));
     }
     if (opts.topicsWithOverrides) continue;
     const minIsr = Number(configValue(entries, 'min.insync.replicas') ?? '1');
     for (const p of description.partitions) {
       const hasLeader = p.leader >= 0;
+      const reassignment = reassigning(p.partition);
       const show =
         !reportOnly ||
-        (opts.underReplicatedPartitions && p.replicas.length - p.isr.length > 0) ||
+        (opts.underReplicatedPartitions && replicationFactor(p.replicas, reassignment) - p.isr.length > 0) ||
         (opts.unavailablePartitions && (!hasLeader || !liveBrokers.has(p.leader))) ||
         (opts.underMinIsrPartitions && (!hasLeader || p.isr.length < minIsr)) ||
         (opts.atMinIsrPartitions && p.isr.length === minIsr);
       if (!show) continue;
+      const moving =
+        reassignment === undefined
+          ? ''
+          : `\tAdding Replicas: ${reassignment.addingReplicas.join(',')}\tRemoving Replicas: ${reassignment.removingReplicas.join(',')}`;
       lines.push(
         `\tTopic: ${description.topic}\tPartition: ${p.partition}\tLeader: ${hasLeader ? p.leader : 'none'}` +
-          `\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}\tElr: \tLastKnownElr: `,
+          `\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}${moving}\tElr: \tLastKnownElr: `,
       );
     }
   }
   if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-function topicLine(d: TopicDescription, overrides: readonly ConfigEntry[]): string {
+/**
+ * Ongoing reassignments by `topic-partition`, for the Adding/Removing
+ * Replicas columns. As Kafka's tool, a broker without
+ * ListPartitionReassignments (a single node) just has none; so does a
+ * cluster whose controller does not answer soon (e.g. mid-failover).
+ */
+async function ongoingReassignments(admin: Admin): Promise<Map<string, PartitionReassignment>> {
+  try {
+    const list = await admin.listPartitionReassignments({ timeoutMs: REASSIGNMENT_LOOKUP_MS });
+    return new Map(list.map((r) => [`${r.topic}-${r.partition}`, r]));
+  } catch (error) {
+    if (error instanceof UnsupportedVersionError || error instanceof TimeoutError) return new Map();
+    throw error;
+  }
+}
+
+/** How long describe waits for the controller's list of ongoing reassignments. */
+const REASSIGNMENT_LOOKUP_MS = 5000;
+
+/** Kafka's replication factor of a partition: its replicas minus those a reassignment is still adding. */
+function replicationFactor(replicas: readonly number[], reassignment: PartitionReassignment | undefined): number {
+  return replicas.length - (reassignment?.addingReplicas.length ?? 0);
+}
+
+function topicLine(d: TopicDescription, overrides: readonly ConfigEntry[], firstReassignment: PartitionReassignment | undefined): string {
   const id = d.topicId !== ZERO_UUID ? `\tTopicId: ${d.topicId}` : '';
-  const rf = d.partitions[0]?.replicas.length ?? 0;
+  const rf = d.partitions[0] === undefined ? 0 : replicationFactor(d.partitions[0].replicas, firstReassignment);
   const configs = overrides.map((e) => `${e.name}=${e.value}`).join(',');
   return `Topic: ${d.topic}${id}\tPartitionCount: ${d.partitions.length}\tReplicationFactor: ${rf}\tConfigs: ${configs}`;
 }

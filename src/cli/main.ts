@@ -9,6 +9,10 @@ const TOOLS: Record<string, { load: () => Promise<Tool>; summary: string }> = {
     load: async () => (await import('./server-start.js')).serverStart,
     summary: 'start a broker (kafka-server-start.sh)',
   },
+  'zookeeper-server-start': {
+    load: async () => (await import('./zookeeper-server-start.js')).zookeeperServerStart,
+    summary: "run Debian's ZooKeeper in the foreground (zookeeper-server-start.sh)",
+  },
   topics: {
     load: async () => (await import('./topics.js')).topics,
     summary: 'create, list, describe, alter and delete topics (kafka-topics.sh)',

@@ -13,6 +13,10 @@ const TOOLS: Record<string, { load: () => Promise<Tool>; summary: string }> = {
     load: async () => (await import('./zookeeper-server-start.js')).zookeeperServerStart,
     summary: "run Debian's ZooKeeper in the foreground (zookeeper-server-start.sh)",
   },
+  'dev-cluster': {
+    load: async () => (await import('./dev-cluster.js')).devCluster,
+    summary: 'start ZooKeeper and N brokers on this machine for trying cluster mode out',
+  },
   topics: {
     load: async () => (await import('./topics.js')).topics,
     summary: 'create, list, describe, alter and delete topics (kafka-topics.sh)',

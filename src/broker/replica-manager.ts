@@ -2,6 +2,13 @@
  * The replica manager: which partitions this broker hosts and in what role.
  * The controller drives it through ReplicaDelegate (the in-process form of
  * LeaderAndIsr / StopReplica); handlers reach partitions only through it.
+ *
+ * In a cluster (setClusterLink) it also runs replication: partitions led
+ * elsewhere are handed to the replica fetchers (one per source broker), and
+ * every replica.lag.time.max.ms / 2 the partitions led here drop ISR
+ * followers that stopped catching up. Role changes are announced to
+ * onLeadershipChange listeners (the coordinators load and unload their
+ * partitions there).
  */
 import { resolveTopicConfig, type BrokerConfig, type TopicConfig } from '../config/index.js';
 import type { PartitionState, ReplicaDelegate, TopicRecord } from '../controller/types.js';
@@ -9,8 +16,10 @@ import type { Logger } from '../logging.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
 import type { LogManager } from '../storage/index.js';
 import { ProducerStateManager } from '../storage/producer-state.js';
-import { Partition } from './partition.js';
+import type { ClusterLink } from './cluster-link.js';
+import { Partition, type PartitionContext } from './partition.js';
 import type { Purgatory } from './purgatory.js';
+import { ReplicaFetcherManager } from './replication/replica-fetcher-manager.js';
 import { toLogConfig } from './topic-log-config.js';
 
 export interface ReplicaManagerOptions {
@@ -19,6 +28,16 @@ export interface ReplicaManagerOptions {
   logManager: LogManager;
   purgatory: Purgatory;
   logger: Logger;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** A partition's role here changed: this broker now leads it, or no longer does. */
+export interface LeadershipChange {
+  topic: string;
+  partition: number;
+  isLeader: boolean;
+  leaderEpoch: number;
 }
 
 export class ReplicaManager implements ReplicaDelegate {
@@ -27,15 +46,39 @@ export class ReplicaManager implements ReplicaDelegate {
   private readonly topicConfigs = new Map<string, TopicConfig>();
   /** Forgets idle producers every producer.id.expiration.check.interval.ms. */
   private readonly expirationTimer: NodeJS.Timeout;
+  /** Drops lagging followers from ISRs every replica.lag.time.max.ms / 2. */
+  private readonly isrExpirationTimer: NodeJS.Timeout;
   private readonly shutdownHooks: Array<() => Promise<void>> = [];
+  private readonly leadershipListeners = new Set<(change: LeadershipChange) => void>();
+  private link: ClusterLink | null = null;
+  private readonly partitionContext: PartitionContext;
+  /** Followers' fetchers, one per source broker. */
+  readonly fetchers: ReplicaFetcherManager;
 
   constructor(private readonly options: ReplicaManagerOptions) {
     const { config } = options;
+    const now = options.now ?? Date.now;
     this.expirationTimer = setInterval(
       () => this.expireProducers(config.get('producer.id.expiration.ms')),
       Math.min(config.get('producer.id.expiration.check.interval.ms'), 0x7fffffff),
     );
     this.expirationTimer.unref();
+    const lagTimeMaxMs = config.get('replica.lag.time.max.ms');
+    this.isrExpirationTimer = setInterval(() => this.shrinkIsrs(lagTimeMaxMs), Math.max(1, Math.min(lagTimeMaxMs / 2, 0x7fffffff)));
+    this.isrExpirationTimer.unref();
+    this.partitionContext = {
+      localBrokerId: options.brokerId,
+      purgatory: options.purgatory,
+      logger: options.logger.child({ component: 'replica-manager' }),
+      clusterLink: () => this.link,
+      now,
+    };
+    this.fetchers = new ReplicaFetcherManager({
+      brokerId: options.brokerId,
+      config,
+      logger: options.logger.child({ component: 'replica-fetcher' }),
+      clusterLink: () => this.link,
+    });
     // Compaction stops below open transactions (their records are not settled yet).
     options.logManager.cleaner?.setFirstUnstableOffsetProvider((log) => {
       const { topic, partition } = log.topicPartition;
@@ -50,6 +93,51 @@ export class ReplicaManager implements ReplicaDelegate {
     return removed;
   }
 
+  /**
+   * Joins a cluster: broker addresses for the fetchers, AlterPartition for
+   * ISR changes. Without a link (a single node) partitions led elsewhere
+   * wait, and ISRs never change.
+   */
+  setClusterLink(link: ClusterLink | null): void {
+    this.link = link;
+    this.fetchers.clusterLinkChanged();
+  }
+
+  get clusterLink(): ClusterLink | null {
+    return this.link;
+  }
+
+  /**
+   * Calls `listener` whenever this broker becomes leader of a partition (or
+   * of a new leader epoch of it) and when it stops leading or following one.
+   * Returns a function that unsubscribes.
+   */
+  onLeadershipChange(listener: (change: LeadershipChange) => void): () => void {
+    this.leadershipListeners.add(listener);
+    return () => this.leadershipListeners.delete(listener);
+  }
+
+  private announce(partition: Partition, isLeader: boolean): void {
+    const change: LeadershipChange = { topic: partition.topic, partition: partition.index, isLeader, leaderEpoch: partition.leaderEpoch };
+    for (const listener of this.leadershipListeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.options.logger.error('a leadership listener failed', { partition: partition.key, err: String(err) });
+      }
+    }
+  }
+
+  /** Partitions led here whose ISR is smaller than their replica set. */
+  underReplicatedPartitions(): Partition[] {
+    return this.allPartitions().filter((p) => p.isUnderReplicated);
+  }
+
+  private shrinkIsrs(lagTimeMaxMs: number): void {
+    if (this.link === null) return;
+    for (const partition of this.partitions.values()) partition.maybeShrinkIsr(lagTimeMaxMs);
+  }
+
   /** Runs `hook` at shutdown, before the producer states are snapshotted (coordinators stop there). */
   onShutdown(hook: () => Promise<void>): void {
     this.shutdownHooks.push(hook);
@@ -58,6 +146,9 @@ export class ReplicaManager implements ReplicaDelegate {
   /** Stops the timers and writes every partition's producer-state snapshot (before the logs close). */
   async shutdown(): Promise<void> {
     clearInterval(this.expirationTimer);
+    clearInterval(this.isrExpirationTimer);
+    // Followers stop writing before the logs close.
+    await this.fetchers.shutdown();
     for (const hook of this.shutdownHooks.splice(0)) {
       await hook().catch((err: unknown) => this.options.logger.error('a shutdown hook failed', { err: String(err) }));
     }
@@ -109,35 +200,71 @@ export class ReplicaManager implements ReplicaDelegate {
     }
   }
 
+  /**
+   * LeaderAndIsr: partitions this broker leads start serving (and stop
+   * being fetched), the others follow their leader through the fetchers.
+   * States older than what the partition has (a lower leader epoch, or the
+   * same epoch with a lower partition epoch) are ignored, as Kafka does.
+   */
   async applyPartitionStates(topic: TopicRecord, states: PartitionState[]): Promise<void> {
-    const { logManager, brokerId, purgatory } = this.options;
+    const { logManager, brokerId } = this.options;
     const topicConfig = resolveTopicConfig(this.options.config, topic.configs);
     this.topicConfigs.set(topic.name, topicConfig);
     const logConfig = toLogConfig(topicConfig);
+    // Logs found on disk at start-up were opened with the default settings.
+    logManager.updateTopicConfig(topic.name, logConfig);
     for (const state of states) {
       if (!state.replicas.includes(brokerId)) continue;
       let partition = this.getPartition(topic.name, state.partition);
       if (!partition) {
         const log =
           logManager.getLog(topic.name, state.partition) ?? (await logManager.createLog(topic.name, state.partition, logConfig));
-        partition = new Partition(topic.name, state.partition, topic.topicId, log, brokerId, purgatory);
+        partition = new Partition(topic.name, state.partition, topic.topicId, log, this.partitionContext);
         partition.producerState = await ProducerStateManager.load(log, { logger: this.options.logger.child({ partition: partition.key }) });
         this.partitions.set(partition.key, partition);
+      } else if (
+        state.leaderEpoch < partition.leaderEpoch ||
+        (state.leaderEpoch === partition.leaderEpoch && state.partitionEpoch < partition.partitionEpoch)
+      ) {
+        this.options.logger.info('ignoring a stale partition state', { partition: partition.key, state, leaderEpoch: partition.leaderEpoch });
+        continue;
       }
-      partition.applyState(state, topic.topicId);
+      if (state.leader === brokerId) {
+        // No follower write may land once this broker writes as leader.
+        this.fetchers.removePartition(partition);
+        const { changed } = await partition.makeLeader(state, topic.topicId);
+        if (changed) this.announce(partition, true);
+      } else {
+        const { changed, wasLeader } = await partition.makeFollower(state, topic.topicId);
+        if (!changed) continue;
+        if (state.leader >= 0) this.fetchers.addPartition(partition, state.leader);
+        else this.fetchers.removePartition(partition);
+        if (wasLeader) this.announce(partition, false);
+      }
     }
-    // Logs found on disk at start-up were opened with the default settings.
-    logManager.updateTopicConfig(topic.name, logConfig);
   }
 
+  /**
+   * StopReplica: the partition's fetcher stops and parked operations on it
+   * answer now. With deleteData the replica goes (its log deleted);
+   * without, it stays hosted but idle (Kafka's behaviour, e.g. a controlled
+   * shutdown stopping a follower).
+   */
   async stopReplicas(topic: TopicRecord, indexes: number[], deleteData: boolean): Promise<void> {
     for (const index of indexes) {
       const partition = this.getPartition(topic.name, index);
       if (!partition) continue;
-      this.partitions.delete(partition.key);
-      // Wake parked fetches so they answer now rather than at their timeout.
-      this.options.purgatory.notify(partition.key);
-      if (deleteData) await this.options.logManager.deleteLog(topic.name, index);
+      this.fetchers.removePartition(partition);
+      const wasLeader = partition.isLeader;
+      if (deleteData) {
+        this.partitions.delete(partition.key);
+        await partition.stop();
+        await this.options.logManager.deleteLog(topic.name, index);
+      } else {
+        // Wake parked fetches so they answer now rather than at their timeout.
+        this.options.purgatory.notify(partition.key);
+      }
+      if (wasLeader && deleteData) this.announce(partition, false);
     }
     if (!this.allPartitions().some((p) => p.topic === topic.name)) this.topicConfigs.delete(topic.name);
   }

@@ -1,17 +1,25 @@
 /**
- * Fetch v4-17 for consumers.
+ * Fetch v4-17, for consumers and for followers (replication).
  *
- * Reads whole batches below the high watermark (the last stable offset for
- * read_committed, with the aborted transactions overlapping what was read,
- * from the partition's aborted-transactions index), at most partition_max_bytes per partition and max_bytes in
- * all — except that the first batch of the first partition with data is
- * returned whole even when larger, as Kafka does so a consumer can always
- * make progress. With fewer than min_bytes available the request parks in
- * the purgatory until appends bring enough or max_wait_ms passes: no polling.
+ * Consumers read whole batches below the high watermark (the last stable
+ * offset for read_committed, with the aborted transactions overlapping what
+ * was read, from the partition's aborted-transactions index), at most
+ * partition_max_bytes per partition and max_bytes in all — except that the
+ * first batch of the first partition with data is returned whole even when
+ * larger, as Kafka does so a consumer can always make progress. With fewer
+ * than min_bytes available the request parks in the purgatory until appends
+ * bring enough or max_wait_ms passes: no polling.
+ *
+ * A follower (replica_id >= 0 before v15, replica_state.replica_id from
+ * v15) must be an assigned replica; its fetch offset is recorded as its log
+ * end offset (which may grow the ISR and advance the high watermark) before
+ * it reads up to the leader's log end offset, not the high watermark, and it
+ * waits for the log end to grow.
  *
  * Not yet: incremental fetch sessions (KIP-227) — the broker answers with
- * session id 0, which tells clients to keep sending full fetches; follower
- * fetches (replication); preferred read replicas (always -1).
+ * session id 0, which tells clients to keep sending full fetches; diverging
+ * epochs (v12+ last_fetched_epoch: our followers truncate with
+ * OffsetForLeaderEpoch instead); preferred read replicas (always -1).
  */
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
@@ -43,7 +51,11 @@ interface FetchTarget {
 export function createFetchHandler(services: BrokerServices) {
   const { controller, replicaManager } = services;
 
-  function resolveTargets(topics: { topic?: string; topicId?: Uuid; partitions: FetchRequestFetchPartition[] }[], version: number) {
+  function resolveTargets(
+    topics: { topic?: string; topicId?: Uuid; partitions: FetchRequestFetchPartition[] }[],
+    version: number,
+    replicaId: number,
+  ) {
     const targets: FetchTarget[] = [];
     for (const t of topics) {
       const record = version >= TOPIC_ID_VERSION ? controller.topicById(t.topicId ?? ZERO_UUID) : controller.topic(t.topic ?? '');
@@ -56,7 +68,9 @@ export function createFetchHandler(services: BrokerServices) {
               : new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host topic ${t.topic}.`);
           }
           target.partition = replicaManager.leaderPartition(record.name, request.partition);
-          replicaManager.checkLeaderEpoch(target.partition, request.currentLeaderEpoch ?? -1);
+          const currentLeaderEpoch = request.currentLeaderEpoch ?? -1;
+          replicaManager.checkLeaderEpoch(target.partition, currentLeaderEpoch);
+          if (replicaId >= 0) target.partition.checkFollower(replicaId, currentLeaderEpoch >= 0);
         } catch (err) {
           if (!(err instanceof KafkaError)) throw err;
           target.error = err;
@@ -67,7 +81,18 @@ export function createFetchHandler(services: BrokerServices) {
     return targets;
   }
 
-  async function readAll(targets: FetchTarget[], maxBytes: number, readCommitted: boolean) {
+  /** A follower's fetch offset is its log end offset (when it is one the leader can serve). */
+  function recordFollowerPositions(targets: FetchTarget[], replicaId: number): void {
+    for (const { partition, request, error } of targets) {
+      if (!partition || error) continue;
+      const fetchOffset = Number(request.fetchOffset);
+      const log = partition.log;
+      if (fetchOffset < log.logStartOffset || fetchOffset > log.logEndOffset) continue;
+      partition.recordFollowerFetch(replicaId, fetchOffset, Number(request.logStartOffset ?? -1n));
+    }
+  }
+
+  async function readAll(targets: FetchTarget[], maxBytes: number, readCommitted: boolean, fromFollower: boolean) {
     let budget = maxBytes;
     let total = 0;
     const results: FetchResponsePartitionData[] = [];
@@ -95,7 +120,7 @@ export function createFetchHandler(services: BrokerServices) {
         try {
           const read = await log.read(Number(request.fetchOffset), Math.max(limit, 0), {
             minOneBatch: total === 0,
-            maxOffset: readCommitted ? lastStable : highWatermark,
+            maxOffset: fromFollower ? log.logEndOffset : readCommitted ? lastStable : highWatermark,
           });
           data.records = read.records;
           data.logStartOffset = BigInt(read.logStartOffset);
@@ -128,15 +153,19 @@ export function createFetchHandler(services: BrokerServices) {
         const response: FetchResponse = { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
         return response;
       }
-      const readCommitted = request.isolationLevel === READ_COMMITTED;
+      const replicaId = version >= 15 ? (request.replicaState?.replicaId ?? -1) : (request.replicaId ?? -1);
+      const fromFollower = replicaId >= 0;
+      // Followers read everything the leader has, whatever isolation they name.
+      const readCommitted = !fromFollower && request.isolationLevel === READ_COMMITTED;
       const maxBytes = request.maxBytes ?? 0x7fffffff;
-      const targets = resolveTargets(request.topics, version);
+      const targets = resolveTargets(request.topics, version, replicaId);
+      if (fromFollower) recordFollowerPositions(targets, replicaId);
 
-      let { results, total } = await readAll(targets, maxBytes, readCommitted);
+      let { results, total } = await readAll(targets, maxBytes, readCommitted, fromFollower);
       const live = targets.filter((t) => t.partition && !t.error).map((t) => t.partition!);
       if (request.maxWaitMs > 0 && total < request.minBytes && live.length > 0 && live.length === targets.length) {
-        // read_committed readers wait for the last stable offset to move, not the high watermark.
-        const visibleEnd = (p: Partition) => (readCommitted ? p.lastStableOffset : p.highWatermark);
+        // read_committed readers wait for the last stable offset to move, followers for the log end.
+        const visibleEnd = (p: Partition) => (fromFollower ? p.log.logEndOffset : readCommitted ? p.lastStableOffset : p.highWatermark);
         const startSizes = live.map((p) => p.log.sizeInBytes);
         const startHighWatermarks = live.map(visibleEnd);
         const enough = () => {
@@ -150,7 +179,7 @@ export function createFetchHandler(services: BrokerServices) {
         };
         const woken = await replicaManager.purgatory.wait(live.map((p) => p.key), request.maxWaitMs, enough);
         if (woken || live.some((p, i) => visibleEnd(p) > startHighWatermarks[i]!)) {
-          ({ results, total } = await readAll(resolveTargets(request.topics, version), maxBytes, readCommitted));
+          ({ results, total } = await readAll(resolveTargets(request.topics, version, replicaId), maxBytes, readCommitted, fromFollower));
         }
       }
 

@@ -12,6 +12,7 @@ import { createInitProducerIdHandler } from './init-producer-id.js';
 import { createListOffsetsHandler } from './list-offsets.js';
 import { createMetadataHandler } from './metadata.js';
 import { createOffsetHandlers } from './offsets.js';
+import { createOffsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { createProduceHandler } from './produce.js';
 import { createTransactionHandlers, transactionCoordinatorLookup, transactionalInit } from './transactions.js';
 import { createCreatePartitionsHandler, createCreateTopicsHandler, createDeleteTopicsHandler } from './topics-admin.js';
@@ -22,6 +23,7 @@ export function registerHandlers(registry: HandlerRegistry, services: BrokerServ
     createMetadataHandler(services),
     createProduceHandler(services),
     createFetchHandler(services),
+    createOffsetForLeaderEpochHandler(services),
     createListOffsetsHandler(services),
     createCreateTopicsHandler(services),
     createDeleteTopicsHandler(services),

@@ -8,8 +8,12 @@
  * their offsets written in place and are appended as they came; nothing is
  * acknowledged before the bytes are in the file (page cache). acks=0 gets no
  * response, acks=1 answers after the leader's append, acks=-1 refuses when the
- * ISR is smaller than min.insync.replicas and answers once the high watermark
- * covers the batch (or REQUEST_TIMED_OUT after timeout_ms).
+ * ISR is smaller than min.insync.replicas (NOT_ENOUGH_REPLICAS) and otherwise
+ * parks in the purgatory until the high watermark covers the batch (the
+ * followers fetched it): then NONE, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if
+ * the ISR shrank below min.insync.replicas meanwhile; NOT_LEADER_OR_FOLLOWER
+ * if this broker stopped leading; REQUEST_TIMED_OUT after timeout_ms. On a
+ * single node the high watermark moves with the append: no wait.
  *
  * Idempotent producers: the partition checks each batch's producer id,
  * epoch and sequences against its producer state (header only) under its
@@ -84,9 +88,22 @@ export function createProduceHandler(services: BrokerServices) {
       if (acks === -1) {
         const target = result.lastOffset + 1;
         const p = partition;
-        const replicated = await replicaManager.purgatory.wait([p.key], timeoutMs, () => p.highWatermark >= target);
-        if (!replicated) {
+        const leading = () => p.isLeader && replicaManager.getPartition(topic, index) === p;
+        const settled = await replicaManager.purgatory.wait([p.key], timeoutMs, () => !leading() || p.highWatermark >= target);
+        if (!leading()) {
+          return { ...answer, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: `This server stopped leading ${p.key} before the batch was replicated.` };
+        }
+        if (!settled) {
           return { ...answer, errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: 'Timed out waiting for the ISR to replicate the batch.' };
+        }
+        const isrNow = p.isr.length;
+        const minNow = replicaManager.topicConfig(topic).get('min.insync.replicas');
+        if (isrNow < minNow) {
+          return {
+            ...answer,
+            errorCode: ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+            errorMessage: `The batch was written, but the ISR of ${p.key} shrank to ${isrNow}, below min.insync.replicas=${minNow}.`,
+          };
         }
       }
       return answer;

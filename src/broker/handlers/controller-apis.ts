@@ -58,7 +58,8 @@ export function createControllerApiHandlers(controller: KafkaController): ApiHan
           partition: p.partitionIndex,
           leaderEpoch: p.leaderEpoch,
           partitionEpoch: p.partitionEpoch,
-          newIsr: p.newIsr ?? (p.newIsrWithEpochs ?? []).map((b) => b.brokerId),
+          // v3+ carries the new ISR with broker epochs (KIP-903) instead of plain ids.
+          newIsr: context.apiVersion >= 3 ? (p.newIsrWithEpochs ?? []).map((b) => b.brokerId) : (p.newIsr ?? []),
         })),
       );
       try {

@@ -430,6 +430,8 @@ export class KafkaController {
   }
 
   private async onBrokersJoined(joined: number[]): Promise<void> {
+    // As Kafka: a joining broker learns the cluster (its leaders' addresses) before its LeaderAndIsr.
+    this.batch.sendUpdateMetadata(this.context, this.epoch!.epoch, this.channel!, joined);
     // Partitions that had no leader may have one again; partitions never started may start.
     await this.electOfflinePartitions();
     for (const topic of this.context.topics.values()) {

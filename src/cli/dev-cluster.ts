@@ -89,6 +89,8 @@ class BrokerProcess {
 
   /** Resolves once the broker logs that it serves; rejects if it exits first or takes too long. */
   async started(): Promise<void> {
+    // The log goes to stdout or stderr depending on the broker's logger: watch both.
+    const streams = [this.child.stdout!, this.child.stderr!];
     let seen = '';
     const found = new Promise<void>((resolveStarted) => {
       const scan = (chunk: Buffer) => {
@@ -96,11 +98,11 @@ class BrokerProcess {
         seen = (seen + chunk.toString('utf8')).slice(-4096);
         if (seen.includes('"broker started"')) {
           this.ready = true;
-          this.child.stdout!.off('data', scan);
+          for (const s of streams) s.off('data', scan);
           resolveStarted();
         }
       };
-      this.child.stdout!.on('data', scan);
+      for (const s of streams) s.on('data', scan);
     });
     const failed = this.exited.then(({ code, signal }) => {
       if (!this.ready) throw new Error(`broker ${this.id} exited (code ${code}, signal ${signal}) before it started; see ${this.logFile}`);

@@ -209,7 +209,8 @@ export class ControllerRequestBatch {
   }
 
   private logPartitionErrors(api: string, brokerId: number, errorCode: number, errors: Array<{ partitionIndex: number; errorCode: number }>): void {
-    const failed = errors.filter((e) => e.errorCode !== ErrorCode.NONE);
+    // STALE_CONTROLLER_EPOCH for a partition means the broker already had that state (a new controller resends everything).
+    const failed = errors.filter((e) => e.errorCode !== ErrorCode.NONE && e.errorCode !== ErrorCode.STALE_CONTROLLER_EPOCH);
     if (errorCode !== ErrorCode.NONE || failed.length > 0) {
       this.options.logger.warn(`a broker refused the controller's ${api}`, { brokerId, errorCode, partitionErrors: failed.slice(0, 10) });
     }

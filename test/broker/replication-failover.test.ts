@@ -135,3 +135,33 @@ test("an idempotent producer's retry is recognised by the follower promoted to l
       second.close();
     }
   }));
+
+test("a follower whose log ends before the leader's log start starts over at the leader's start (OFFSET_OUT_OF_RANGE)", () =>
+  withHarness(
+    2,
+    async (h) => {
+      await h.createTopic('moved-start', [[1, 2]]);
+      assert.equal((await produceTo(h, 1, 'moved-start', recordsBatch(10, 'both'), -1)).errorCode, ErrorCode.NONE);
+      await h.stopBroker(2);
+      for (let i = 0; i < 10; i++) assert.equal((await produceTo(h, 1, 'moved-start', recordsBatch(1, `more${i}`), 1)).errorCode, ErrorCode.NONE);
+      await waitFor(() => h.log(1, 'moved-start').highWatermark === 20, { what: 'broker 2 out of the ISR', timeoutMs: 5000 });
+      const conn = await connectTo(h, 1);
+      try {
+        const deleted = await conn.request(ApiKey.DeleteRecords, {
+          topics: [{ name: 'moved-start', partitions: [{ partitionIndex: 0, offset: 15n }] }],
+          timeoutMs: 5000,
+        });
+        assert.equal(deleted.topics[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
+      } finally {
+        conn.close();
+      }
+      assert.equal(h.log(1, 'moved-start').logStartOffset, 15);
+      await h.startBroker(2);
+      await waitFor(() => h.log(2, 'moved-start').logEndOffset === 20, { what: 'broker 2 caught up', timeoutMs: 10_000 });
+      const follower = h.log(2, 'moved-start');
+      assert.equal(follower.logStartOffset, 15);
+      assert.ok((await logBytes(follower)).equals(await logBytes(h.log(1, 'moved-start'))));
+      assert.deepEqual(follower.leaderEpochEntries(), [{ epoch: 0, startOffset: 15 }]);
+    },
+    { 'replica.lag.time.max.ms': 1000 },
+  ));

@@ -631,6 +631,9 @@ function printProfile(dir: string, phases: Phase[]): void {
  */
 async function serveNull(port: number, partitions: number, totalRecords: number, recordSize: number): Promise<void> {
   const { SocketServer } = await import('../src/network/index.js');
+  // The same process settings as bin/ganglion.js gives the broker.
+  const { tuneForBufferChurn } = await import('../src/network/buffer-memory.js');
+  tuneForBufferChurn();
   const { HandlerRegistry, defineHandler } = await import('../src/broker/handler-registry.js');
   const { createRequestDispatcher } = await import('../src/broker/request-dispatcher.js');
   const { silentLogger } = await import('../src/logging.js');

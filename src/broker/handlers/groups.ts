@@ -70,6 +70,13 @@ export function groupCoordinatorFor(services: BrokerServices): GroupCoordinator 
     });
     coordinators.set(services, coordinator);
     coordinator.startup();
+    // Coordination follows partition leadership (LeaderAndIsr in a cluster): load on election, unload on resignation.
+    const owner = coordinator;
+    services.replicaManager.onLeadershipChange((change) => {
+      if (change.topic !== OFFSETS_TOPIC) return;
+      if (change.isLeader) void owner.onBecomeLeader(change.partition);
+      else owner.onResign(change.partition);
+    });
   }
   return coordinator;
 }
@@ -100,8 +107,10 @@ function brokerHost(services: BrokerServices): CoordinatorHost {
       get logStartOffset() {
         return partition.log.logStartOffset;
       },
+      // A new leader loads its whole log, as Kafka does: its high watermark may still lag the old
+      // leader's, and what it has is what its followers will have.
       get highWatermark() {
-        return partition.highWatermark;
+        return partition.log.logEndOffset;
       },
       get isOpen() {
         return partition.log.isOpen && replicaManager.getPartition(OFFSETS_TOPIC, partition.index) === partition && partition.isLeader;
@@ -116,8 +125,8 @@ function brokerHost(services: BrokerServices): CoordinatorHost {
         }
       },
       async read(offset, maxBytes) {
-        const { records, highWatermark } = await partition.log.read(offset, maxBytes, { maxOffset: partition.highWatermark });
-        return { records, highWatermark };
+        const { records, logEndOffset } = await partition.log.read(offset, maxBytes);
+        return { records, highWatermark: logEndOffset };
       },
     };
   }

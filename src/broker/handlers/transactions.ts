@@ -89,6 +89,10 @@ export function transactionServicesFor(services: BrokerServices): TransactionSer
     instances.set(services, entry);
     services.replicaManager.onShutdown(async () => coordinator.close());
     coordinator.startup();
+    // Coordination follows partition leadership: a new leader loads (and completes prepared transactions) at once.
+    services.replicaManager.onLeadershipChange((change) => {
+      if (change.topic === TRANSACTION_STATE_TOPIC) coordinator.onLeadershipChange(change.partition);
+    });
     const groups = groupCoordinatorFor(services);
     groups.setTransactionalOffsetsPendingProvider((groupId, key) => {
       const byProducer = pendingOffsets.get(groups.partitionFor(groupId));
@@ -119,8 +123,9 @@ function brokerHost(services: BrokerServices, pendingOffsets: TransactionService
       get logStartOffset() {
         return partition.log.logStartOffset;
       },
+      // A new leader loads its whole log, as Kafka does (its high watermark may lag the old leader's).
       get highWatermark() {
-        return partition.highWatermark;
+        return partition.log.logEndOffset;
       },
       get isOpen() {
         return partition.log.isOpen && replicaManager.getPartition(TRANSACTION_STATE_TOPIC, partition.index) === partition && partition.isLeader;
@@ -134,8 +139,8 @@ function brokerHost(services: BrokerServices, pendingOffsets: TransactionService
         }
       },
       async read(offset, maxBytes) {
-        const { records, highWatermark } = await partition.log.read(offset, maxBytes, { maxOffset: partition.highWatermark });
-        return { records, highWatermark };
+        const { records, logEndOffset } = await partition.log.read(offset, maxBytes);
+        return { records, highWatermark: logEndOffset };
       },
     };
   }

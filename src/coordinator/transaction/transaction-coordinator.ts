@@ -212,6 +212,11 @@ export class TransactionCoordinator {
     return this.creatingTopic;
   }
 
+  /** This broker started or stopped leading `partition` of __transaction_state: load or unload it now. */
+  onLeadershipChange(partition: number): void {
+    this.syncPartition(partition);
+  }
+
   private syncPartition(partition: number): void {
     if (this.closed) return;
     const log = this.host.txnLog(partition);

@@ -176,6 +176,11 @@ function procStat(pid: number | 'self'): string[] | null {
   }
 }
 
+/** Minor page faults of this process's reaped children (cminflt). */
+function childMinorFaults(): number {
+  return Number(procStat('self')?.[8] ?? 0);
+}
+
 /** utime+stime (or the reaped children's when `children`) of a process, in seconds; null once it is gone. */
 function cpuSeconds(pid: number | 'self', children = false): number | null {
   const f = procStat(pid);
@@ -272,6 +277,8 @@ interface RunResult {
   seconds: number;
   /** CPU seconds of the process (and its children), from the kernel's accounting of reaped children. */
   cpu: number;
+  /** Minor page faults of the process (and its children), the same way. */
+  faults: number;
 }
 
 /** Extra environment of client processes (--client-env). */
@@ -280,6 +287,7 @@ let clientEnv: Record<string, string> = {};
 /** Runs a client to completion. */
 async function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<RunResult> {
   const cpuBefore = cpuSeconds('self', true) ?? 0;
+  const faultsBefore = childMinorFaults();
   const started = process.hrtime.bigint();
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...clientEnv } });
   let stdout = '';
@@ -291,7 +299,7 @@ async function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<Ru
   clearTimeout(timer);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = (cpuSeconds('self', true) ?? 0) - cpuBefore;
-  return { code, stdout, stderr, seconds, cpu };
+  return { code, stdout, stderr, seconds, cpu, faults: childMinorFaults() - faultsBefore };
 }
 
 interface Server {
@@ -386,6 +394,7 @@ interface Measured {
   bytes: number;
   seconds: number;
   clientCpu: number;
+  clientFaults: number;
 }
 
 function fail(what: string, r: RunResult): never {
@@ -401,7 +410,7 @@ async function runRaw(mode: 'produce' | 'consume', bootstrap: string, topic: str
   ]);
   if (r.code !== 0) fail(`raw ${mode}`, r);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; bytes: number; seconds: number };
-  return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu };
+  return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu, clientFaults: r.faults };
 }
 
 async function produce(client: Client, bootstrap: string, topic: string, acks: string, dataFile: string, o: Options): Promise<Measured> {
@@ -410,13 +419,13 @@ async function produce(client: Client, bootstrap: string, topic: string, acks: s
   if (client === 'kcat') {
     const r = await run('kcat', ['-P', '-b', bootstrap, '-t', topic, '-l', ...xArgs(conf), dataFile]);
     if (r.code !== 0 || /fail|error/i.test(r.stderr)) fail('kcat -P', r);
-    return { records: o.records, bytes: o.records * o.recordSize, seconds: r.seconds, clientCpu: r.cpu };
+    return { records: o.records, bytes: o.records * o.recordSize, seconds: r.seconds, clientCpu: r.cpu, clientFaults: r.faults };
   }
   const r = await run(PYTHON, [join(PY_DIR, 'produce.py'), bootstrap, topic, String(o.records), String(o.recordSize), ...kvArgs(conf)]);
   if (r.code !== 0) fail('produce.py', r);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; bytes: number; seconds: number; errors: number };
   if (out.errors > 0) fail(`produce.py (${out.errors} delivery errors)`, r);
-  return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu };
+  return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu, clientFaults: r.faults };
 }
 
 async function consume(client: Client, bootstrap: string, topic: string, o: Options): Promise<Measured> {
@@ -430,13 +439,13 @@ async function consume(client: Client, bootstrap: string, topic: string, o: Opti
     const ends = [...r.stderr.matchAll(/Reached end of topic \S+ \[(\d+)\] at offset (\d+)/g)];
     const total = ends.reduce((n, m) => n + Number(m[2]), 0);
     if (ends.length !== o.partitions || total !== o.records) fail(`kcat -C (reached offsets summing to ${total}, expected ${o.records})`, r);
-    return { records: o.records, bytes: o.records * o.recordSize, seconds: r.seconds, clientCpu: r.cpu };
+    return { records: o.records, bytes: o.records * o.recordSize, seconds: r.seconds, clientCpu: r.cpu, clientFaults: r.faults };
   }
   const r = await run(PYTHON, [join(PY_DIR, 'consume.py'), bootstrap, topic, String(o.partitions), String(o.records), ...kvArgs(conf)]);
   if (r.code !== 0) fail('consume.py', r);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { records: number; bytes: number; seconds: number };
   if (out.records !== o.records) fail(`consume.py (got ${out.records} of ${o.records} records)`, r);
-  return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu };
+  return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu, clientFaults: r.faults };
 }
 
 /** N lines of `size` printable bytes (kcat -l splits on newlines). */
@@ -500,7 +509,8 @@ function printPhase(p: Phase): void {
   console.log(
     `${' '.repeat(19)}broker ${fmt(p.brokerCpu / m.seconds, 2)} CPU (${perGb(p.brokerCpu)} CPU-s/GB, ` +
       `${fmt((100 * p.brokerSys) / Math.max(p.brokerCpu, 0.01))}% sys, ${fmt((p.brokerFaults * MB) / m.bytes)} page faults/MB), ` +
-      `RSS peak ${fmt(p.rssPeakKb / 1024)} MB; client ${fmt(m.clientCpu / m.seconds, 2)} CPU (${perGb(m.clientCpu)} CPU-s/GB)`,
+      `RSS peak ${fmt(p.rssPeakKb / 1024)} MB; client ${fmt(m.clientCpu / m.seconds, 2)} CPU (${perGb(m.clientCpu)} CPU-s/GB, ` +
+      `${fmt((m.clientFaults * MB) / m.bytes)} page faults/MB)`,
   );
 }
 

@@ -29,7 +29,7 @@ import { ErrorCode, KafkaError, errorName } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import type { FetchRequestFetchTopic, FetchResponsePartitionData } from '../../protocol/messages/fetch.js';
 import type { OffsetForLeaderEpochRequestOffsetForLeaderTopic } from '../../protocol/messages/offset-for-leader-epoch.js';
-import type { Uuid } from '../../protocol/primitives.js';
+import { ZERO_UUID, type Uuid } from '../../protocol/primitives.js';
 import { UNDEFINED_EPOCH } from '../../storage/leader-epoch-cache.js';
 import type { ClusterLink } from '../cluster-link.js';
 import type { Partition } from '../partition.js';
@@ -70,6 +70,8 @@ interface FetchState {
 }
 
 const LIST_OFFSETS_EARLIEST = -2n;
+/** Fetch names topics by id from this version (KIP-516). */
+const TOPIC_ID_FETCH_VERSION = 13;
 /** Room for response headers around the records. */
 const RESPONSE_OVERHEAD_BYTES = 1 << 20;
 
@@ -274,8 +276,10 @@ export class ReplicaFetcher {
 
   private async fetch(connection: BrokerConnection, states: FetchState[]): Promise<void> {
     const { settings, brokerId } = this.options;
-    const version = connection.version(ApiKey.Fetch);
-    const byId = version >= 13;
+    // Topics are named by id from v13 on; a partition whose topic id is unknown keeps us below.
+    const withoutId = states.some((s) => s.partition.topicId === ZERO_UUID);
+    const version = connection.version(ApiKey.Fetch, undefined, withoutId ? TOPIC_ID_FETCH_VERSION - 1 : undefined);
+    const byId = version >= TOPIC_ID_FETCH_VERSION;
     const topics = new Map<string, FetchRequestFetchTopic>();
     const sent = new Map<string, FetchState>();
     for (const s of states) {
@@ -316,13 +320,18 @@ export class ReplicaFetcher {
       this.backOff(states);
       return;
     }
+    const answered = new Set<FetchState>();
     for (const t of response.responses) {
       const topicKey = byId ? (t.topicId as Uuid) : (t.topic ?? '');
       for (const data of t.partitions) {
         const s = sent.get(`${topicKey}/${data.partitionIndex}`);
-        if (s && this.isCurrent(s)) await this.processPartition(connection, s, data);
+        if (!s) continue;
+        answered.add(s);
+        if (this.isCurrent(s)) await this.processPartition(connection, s, data);
       }
     }
+    // A partition the leader left out is asked again after a back-off, not in a tight loop.
+    this.backOff(states.filter((s) => !answered.has(s)));
   }
 
   private async processPartition(connection: BrokerConnection, s: FetchState, data: FetchResponsePartitionData): Promise<void> {
@@ -380,7 +389,10 @@ export class ReplicaFetcher {
       if (leaderStart > ownEnd) {
         this.logger.info('the leader log starts after ours ends; starting over at its start', { partition: p.key, ownEnd, leaderStart });
         await p.truncateFullyAndStartAt(leaderStart, s.leaderEpoch);
+        return;
       }
+      // Our end is in range again (the leader's log moved meanwhile): fetch from it, after a pause.
+      this.backOff([s]);
     } catch (err) {
       // Connection trouble is the loop's to handle; an error about the partition is this partition's.
       if (!(err instanceof KafkaError) || err instanceof ConnectionError || err instanceof RequestTimeoutError) throw err;

@@ -170,6 +170,8 @@ export class Partition {
     return this.withAppendLock(async () => {
       const wasLeader = this.isLeader;
       const newEpoch = !wasLeader || state.leaderEpoch > this.leaderEpoch;
+      // A resent state (same epochs) must not drop the answer of an ISR change in flight.
+      if (newEpoch || state.partitionEpoch > this.partitionEpoch) this.pendingIsr = null;
       this.updateAssignment(state, topicId);
       this.leader = this.context.localBrokerId;
       if (newEpoch) {
@@ -205,6 +207,7 @@ export class Partition {
     return this.withAppendLock(async () => {
       const wasLeader = this.isLeader;
       const changed = wasLeader || state.leader !== this.leader || state.leaderEpoch > this.leaderEpoch;
+      this.pendingIsr = null;
       this.updateAssignment(state, topicId);
       this.leader = state.leader;
       this.leaderEpoch = state.leaderEpoch;
@@ -225,13 +228,12 @@ export class Partition {
     });
   }
 
+  /** The controller's assignment; a newer one supersedes an ISR change in flight (the caller clears it). */
   private updateAssignment(state: PartitionState, topicId: Uuid): void {
     this.topicId = topicId;
     this.replicas = [...state.replicas];
     this.isr = [...state.isr];
     this.partitionEpoch = state.partitionEpoch;
-    // A LeaderAndIsr supersedes whatever ISR change was in flight (its answer is ignored).
-    this.pendingIsr = null;
   }
 
   /** Same leader epoch, new assignment: track added replicas, forget removed ones. */

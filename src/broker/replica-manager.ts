@@ -236,7 +236,8 @@ export class ReplicaManager implements ReplicaDelegate {
         if (changed) this.announce(partition, true);
       } else {
         const { changed, wasLeader } = await partition.makeFollower(state, topic.topicId);
-        if (!changed) continue;
+        // The same leader and epoch again: keep fetching as we are (or resume after a StopReplica).
+        if (!changed && (state.leader < 0 || this.fetchers.isFollowing(partition))) continue;
         if (state.leader >= 0) this.fetchers.addPartition(partition, state.leader);
         else this.fetchers.removePartition(partition);
         if (wasLeader) this.announce(partition, false);

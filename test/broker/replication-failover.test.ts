@@ -165,3 +165,20 @@ test("a follower whose log ends before the leader's log start starts over at the
     },
     { 'replica.lag.time.max.ms': 1000 },
   ));
+
+test('StopReplica without deletion stops the fetcher and keeps the replica; the same state sent again resumes it', () =>
+  withHarness(2, async (h) => {
+    const topic = await h.createTopic('paused', [[1, 2]]);
+    assert.equal((await produceTo(h, 1, 'paused', recordsBatch(3, 'a'), -1)).errorCode, ErrorCode.NONE);
+    const follower = h.broker(2).replicaManager;
+    const partition = follower.getPartition('paused', 0)!;
+    await follower.stopReplicas(topic, [0], false);
+    assert.equal(follower.fetchers.isFollowing(partition), false);
+    assert.equal(follower.getPartition('paused', 0), partition, 'still hosted');
+    assert.equal((await produceTo(h, 1, 'paused', recordsBatch(3, 'b'), 1)).errorCode, ErrorCode.NONE);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(h.log(2, 'paused').logEndOffset, 3);
+    await follower.applyPartitionStates(h.topic('paused')!, [h.state('paused')]);
+    assert.equal(follower.fetchers.isFollowing(partition), true);
+    await waitFor(() => h.log(2, 'paused').logEndOffset === 6, { what: 'broker 2 fetching again' });
+  }));

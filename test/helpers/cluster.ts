@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { BrokerConnection } from '../../src/client/connection.js';
 import { silentLogger } from '../../src/logging.js';
-import { ApiKey } from '../../src/protocol/messages/api-table.js';
+import { ApiKey, type ApiRequest, type ApiResponse } from '../../src/protocol/messages/api-table.js';
 import type { MetadataResponse } from '../../src/protocol/messages/metadata.js';
 import { KafkaZkClient } from '../../src/zookeeper/kafka-zk-client.js';
 import { freePort, makeTempDir, removeDir, sleep, startBrokerProcess, type BrokerProcess } from './broker.js';
@@ -41,6 +41,8 @@ export interface ClusterBroker {
   readonly running: boolean;
   /** The running process (its output, for assertion messages). */
   readonly process: BrokerProcess['process'] | null;
+  /** Everything this broker logged, over all its runs (for a failing test's diagnostics). */
+  output(): string;
   /** Sends `signal` (SIGKILL by default) and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** SIGTERM (a controlled shutdown) and waits for the exit. */
@@ -79,6 +81,8 @@ export interface TestCluster {
   waitForController(timeoutMs?: number): Promise<number>;
   /** A broker's Metadata for all topics (or the given ones). */
   metadata(id: number, topics?: string[]): Promise<MetadataResponse>;
+  /** Sends one request to one broker (its newest version both sides speak) on a fresh connection. */
+  request<K extends ApiKey>(id: number, apiKey: K, body: ApiRequest<K>): Promise<ApiResponse<K>>;
   /** A ZooKeeper client inside the cluster's chroot (closed with the cluster). */
   zkClient(): Promise<KafkaZkClient>;
   /** Kills every broker, removes their dirs, and the chroot (or the whole ZooKeeper if started here). */
@@ -167,23 +171,25 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
         await sleep(100);
       }
     },
-    async metadata(id, topics) {
-      const member = cluster.broker(id);
+    metadata(id, topics) {
+      return cluster.request(id, ApiKey.Metadata, {
+        topics: topics ? topics.map((name) => ({ name })) : null,
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+    },
+    async request(id, apiKey, body) {
       const conn = await BrokerConnection.open({
         host: '127.0.0.1',
-        port: member.port,
+        port: cluster.broker(id).port,
         clientId: 'cluster-test',
-        requestTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
         connectTimeoutMs: 5_000,
         maxResponseBytes: 100 * 1024 * 1024,
       });
       try {
-        return await conn.request(ApiKey.Metadata, {
-          topics: topics ? topics.map((name) => ({ name, topicId: undefined })) : null,
-          allowAutoTopicCreation: false,
-          includeClusterAuthorizedOperations: false,
-          includeTopicAuthorizedOperations: false,
-        });
+        return await conn.request(apiKey, body);
       } finally {
         conn.close();
       }
@@ -211,6 +217,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
 class Member implements ClusterBroker {
   private proc: BrokerProcess | null = null;
+  private readonly runs: BrokerProcess['process'][] = [];
 
   constructor(
     readonly id: number,
@@ -243,6 +250,13 @@ class Member implements ClusterBroker {
       overrides: this.settings,
       timeoutMs: this.startTimeoutMs,
     });
+    this.runs.push(this.proc.process);
+  }
+
+  output(): string {
+    return this.runs
+      .map((run, i) => `=== broker ${this.id}, run ${i + 1} ===\n${[...run.stdoutLines, ...run.stderrLines].join('\n')}`)
+      .join('\n');
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

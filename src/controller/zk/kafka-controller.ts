@@ -358,6 +358,7 @@ export class KafkaController {
     await this.refreshTopics();
     // Partitions whose leader died while nobody was controller.
     await this.electOfflinePartitions();
+    await this.dropDeadBrokersFromIsrs();
     this.batch.sendUpdateMetadata(this.context, epoch.epoch, this.channel);
     for (const [topic, index] of this.context.allPartitions()) this.batch.addLeaderAndIsr(this.context, topic, index);
     await this.processDeletions();
@@ -427,6 +428,24 @@ export class KafkaController {
       }
       await this.applyChanges(topic, changes);
     }
+  }
+
+  /**
+   * Brokers that died while nobody was controller (typically the old
+   * controller and whoever died with it) were never seen dying, so no broker
+   * change removes them from the ISRs of partitions whose leader lives on:
+   * do it at failover, as Kafka's OfflineReplica transition does. Otherwise a
+   * leader whose followers were caught up when they died keeps them in its
+   * ISR until new writes make them lag: acks=all writes are appended and
+   * left waiting instead of being refused with NOT_ENOUGH_REPLICAS.
+   */
+  private async dropDeadBrokersFromIsrs(): Promise<void> {
+    const live = this.context.liveBrokerIds();
+    const dead = new Set<number>();
+    for (const [, , p] of this.context.allPartitions()) {
+      if (p.state && p.state.leader >= 0) for (const id of p.state.isr) if (!live.has(id)) dead.add(id);
+    }
+    if (dead.size > 0) await this.onBrokersDied(dead);
   }
 
   private async onBrokersJoined(joined: number[]): Promise<void> {

@@ -883,6 +883,7 @@ export class Admin {
     send: (conn: BrokerConnection, names: string[]) => Promise<Array<{ resource: string; errorCode: number; errorMessage: string | null; result: R }>>,
   ): Promise<Map<string, R>> {
     this.ensureOpen();
+    const timeoutMs = deadline - Date.now();
     const results = new Map<string, R>();
     const failures: Array<{ resource: string; error: KafkaError }> = [];
     let pending = [...new Set(names)];
@@ -911,7 +912,7 @@ export class Admin {
         pending = next;
       } catch (error) {
         if (this.closed) throw new ClientClosedError('the admin client is closed');
-        if (error instanceof TimeoutError) throw this.timeout(what, deadline - Date.now(), lastError);
+        if (error instanceof TimeoutError) throw this.timeout(what, timeoutMs, lastError);
         if (!isRetriable(error)) throw error;
         lastError = error as Error;
       }

@@ -9,6 +9,10 @@
  *
  * Appends resolve once the bytes are in the page cache (no fsync), as
  * Kafka's default flush policy; the final flush() is timed separately.
+ *
+ * The process gets the broker's memory settings (tuneForBufferChurn, as
+ * bin/ganglion.js applies them); BENCH_UNTUNED=1 leaves the defaults, under
+ * which every fresh read buffer is faulted in page by page.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +23,7 @@ import { CRC, CRC_START } from '../src/protocol/records/layout.js';
 import { LogManager } from '../src/storage/log-manager.js';
 import { logConfig } from '../src/storage/log-config.js';
 import type { PartitionLog } from '../src/storage/partition-log.js';
+import { tuneForBufferChurn } from '../src/network/buffer-memory.js';
 
 const TOTAL_MB = Number(process.env.BENCH_MB ?? 1024);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 8);
@@ -86,6 +91,8 @@ async function readLoop(log: PartitionLog): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const tuned = process.env.BENCH_UNTUNED !== '1';
+  if (tuned) tuneForBufferChurn();
   const root = process.env.BENCH_DIR ?? tmpdir();
   const dir = await mkdtemp(join(root, 'ganglion-bench-storage-'));
   const config = logConfig({ segmentBytes: 256 * 1024 * 1024, retentionMs: -1 });
@@ -94,7 +101,8 @@ async function main(): Promise<void> {
   const total = count * buf.length;
   console.log(
     `storage bench: ${(total / 1048576).toFixed(0)} MB per run, ${buf.length} B appends of ${RECORD_BYTES} B records ` +
-      `(${RECORDS_PER_BATCH} per batch), 256 MB segments, dir ${root}, node ${process.version}`,
+      `(${RECORDS_PER_BATCH} per batch), 256 MB segments, dir ${root}, node ${process.version}` +
+      `${tuned ? '' : ', BENCH_UNTUNED (default malloc and V8 heap settings)'}`,
   );
   const manager = await LogManager.open([dir], config, { timers: false });
   const rows: string[][] = [];

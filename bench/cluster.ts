@@ -465,12 +465,8 @@ async function produce(cluster: LocalCluster, topic: string, dataFile: string, o
 
 interface ThroughputRun {
   rf: number;
-  run: number;
+  /** The client's seconds for all the records. */
   seconds: number;
-  /** CPU seconds per broker during the run. */
-  cpu: number[];
-  leaders: number[];
-  load: string;
 }
 
 async function throughputRun(cluster: LocalCluster, rf: 1 | 3, runNo: number, dataFile: string, o: Options): Promise<ThroughputRun> {
@@ -479,6 +475,8 @@ async function throughputRun(cluster: LocalCluster, rf: 1 | 3, runNo: number, da
   const assignment = Array.from({ length: o.partitions }, (_, p) => Array.from({ length: rf }, (_, r) => (p + r) % BROKERS));
   await createTopic(cluster, topic, assignment, { 'min.insync.replicas': rf === 3 ? '2' : '1' });
   await waitUntilHealthy(cluster, `${topic}'s leaders`, { topics: [topic], timeoutMs: 60_000 });
+  const firstAckMs = await firstAcknowledgment(cluster, topic, o);
+  const warmUp = await highWatermarks(cluster, topic, o.partitions);
   const load = loadAverage();
   const before = cluster.brokers.map((b) => cpuSeconds(b.pid));
   const started = performance.now();
@@ -487,16 +485,45 @@ async function throughputRun(cluster: LocalCluster, rf: 1 | 3, runNo: number, da
   const wall = (performance.now() - started) / 1000;
   const cpu = cluster.brokers.map((b, i) => cpuSeconds(b.pid) - before[i]!);
   const inLog = await highWatermarks(cluster, topic, o.partitions);
-  if (inLog !== o.records) throw new Error(`${topic}: high watermarks add up to ${inLog}, expected ${o.records}`);
-  const r: ThroughputRun = { rf, run: runNo, seconds, cpu, leaders: assignment.map((a) => a[0]!), load };
-  const leaderSet = new Set(r.leaders);
+  if (inLog !== warmUp + o.records) throw new Error(`${topic}: high watermarks add up to ${inLog}, expected ${warmUp} + ${o.records}`);
+  const leaderSet = new Set(assignment.map((replicas) => replicas[0]!));
   const cpuText = cpu.map((c, id) => `${id}${leaderSet.has(id) ? '*' : ''} ${fmt(c / wall, 2)}`).join(', ');
   const perGb = (cpu.reduce((a, b) => a + b, 0) * 1024 * MB) / (o.records * o.recordSize);
   console.log(
     `  run ${runNo}  RF=${rf}  ${fmt(o.records / seconds).padStart(9)} records/s ${fmt((o.records * o.recordSize) / MB / seconds, 1).padStart(7)} MB/s` +
-      `  (${fmt(seconds, 2)} s, load ${load.split(' ')[0]}; broker CPU/s ${cpuText}; all brokers ${fmt(perGb, 2)} CPU-s/GB)`,
+      `  (${fmt(seconds, 2)} s, load ${load.split(' ')[0]}; broker CPU/s ${cpuText}; all brokers ${fmt(perGb, 2)} CPU-s/GB; ` +
+      `first ack on the new topic after ${fmt(firstAckMs)} ms)`,
   );
-  return r;
+  return { rf, seconds };
+}
+
+/**
+ * Produces one record with acks=all to every partition of a new topic and
+ * returns when the last was acknowledged (ms). The timed run starts after
+ * it, so it measures a steady state: the followers of a new partition may
+ * take a while to start fetching, and acks=all waits for them.
+ */
+async function firstAcknowledgment(cluster: LocalCluster, topic: string, o: Options): Promise<number> {
+  const started = performance.now();
+  const probes = Array.from(
+    { length: o.partitions },
+    (_, partition) =>
+      new FailoverProbe({
+        brokers: cluster.brokers.map((b) => ({ id: b.id, host: b.host, port: b.port })),
+        topic,
+        partition,
+        recordSize: o.recordSize,
+        intervalMs: o.probeIntervalMs,
+        produceTimeoutMs: 30_000,
+      }),
+  );
+  try {
+    for (const p of probes) p.start();
+    await Promise.all(probes.map((p) => p.until(() => p.acked > 0, 60_000, `a first acknowledgment on ${topic}`)));
+  } finally {
+    await Promise.all(probes.map((p) => p.stop()));
+  }
+  return performance.now() - started;
 }
 
 async function throughput(cluster: LocalCluster, dir: string, o: Options): Promise<ThroughputRun[]> {
@@ -522,10 +549,6 @@ async function throughput(cluster: LocalCluster, dir: string, o: Options): Promi
 type FailoverKind = 'kill' | 'term';
 
 interface FailoverRound {
-  kind: FailoverKind;
-  round: number;
-  victim: number;
-  controllerBefore: number;
   /** ms from the signal to the first acknowledgment by the new leader. */
   firstAckMs: number;
   newLeader: number;
@@ -537,9 +560,8 @@ interface FailoverRound {
   exitMs: number;
   /** ms from the signal until ZooKeeper logged a session expiry (kill -9 only). */
   expiredMs: number | null;
+  /** Failed attempts of the probe between the signal and that acknowledgment, by error. */
   errors: Record<string, number>;
-  acked: number;
-  load: string;
 }
 
 async function failoverRound(cluster: LocalCluster, kind: FailoverKind, round: number, o: Options): Promise<FailoverRound> {
@@ -591,10 +613,6 @@ async function failoverRound(cluster: LocalCluster, kind: FailoverKind, round: n
     if (e.kind === 'error' && e.at > signalledAt && e.at <= first.at) errors[e.detail!] = (errors[e.detail!] ?? 0) + 1;
   }
   const r: FailoverRound = {
-    kind,
-    round,
-    victim: victimId,
-    controllerBefore: controller,
     firstAckMs: first.at - signalledAt,
     newLeader: first.broker,
     leaderSeenMs: seen ? seen.at - signalledAt : null,
@@ -602,8 +620,6 @@ async function failoverRound(cluster: LocalCluster, kind: FailoverKind, round: n
     exitMs: exitedAt - signalledAt,
     expiredMs: expiry?.expiredAt != null ? expiry.expiredAt - signalledAt : null,
     errors,
-    acked: probe.acked,
-    load,
   };
 
   // Nothing acknowledged may be missing from the new leader's log.

@@ -67,6 +67,8 @@ interface FetchState {
   phase: Phase;
   /** Back-off: not fetched before this time. */
   delayedUntil: number;
+  /** Consecutive "the leader does not know its role yet" answers (short, growing retries). */
+  notReadyStreak: number;
 }
 
 const LIST_OFFSETS_EARLIEST = -2n;
@@ -74,6 +76,19 @@ const LIST_OFFSETS_EARLIEST = -2n;
 const TOPIC_ID_FETCH_VERSION = 13;
 /** Room for response headers around the records. */
 const RESPONSE_OVERHEAD_BYTES = 1 << 20;
+/**
+ * First retry after a leader answered as if it did not know its new role yet
+ * (the controller's LeaderAndIsr reached this follower first); it doubles up
+ * to replica.fetch.backoff.ms. Waiting the full back-off at once held acks=all
+ * produces on the new leader for a second after every failover.
+ */
+const NOT_READY_RETRY_MS = 20;
+const LEADER_NOT_READY_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.UNKNOWN_TOPIC_ID,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+]);
 
 export class ReplicaFetcher {
   private readonly states = new Map<string, FetchState>();
@@ -81,6 +96,10 @@ export class ReplicaFetcher {
   private loop: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private stopped = false;
+  /** A Fetch is waiting on the leader (long poll). */
+  private polling = false;
+  /** The long poll was cut short to fetch newly added partitions at once. */
+  private interrupted = false;
   private readonly logger: Logger;
 
   constructor(private readonly options: ReplicaFetcherOptions) {
@@ -98,9 +117,17 @@ export class ReplicaFetcher {
 
   /** Starts (or restarts) following `partition` at its current leader epoch, truncating first. */
   add(partition: Partition): void {
-    this.states.set(partition.key, { partition, leaderEpoch: partition.leaderEpoch, phase: 'truncating', delayedUntil: 0 });
+    this.states.set(partition.key, { partition, leaderEpoch: partition.leaderEpoch, phase: 'truncating', delayedUntil: 0, notReadyStreak: 0 });
     if (this.loop === null && !this.stopped) {
       this.loop = this.run().catch((err: unknown) => this.logger.error('replica fetcher stopped on an unexpected error', { err: String(err) }));
+    }
+    // A long poll in flight could hold the new partition back for replica.fetch.wait.max.ms
+    // (after a failover, acks=all on the new leader waits for it): cut it short. Fetching
+    // again from the log end is harmless.
+    if (this.polling) {
+      this.interrupted = true;
+      this.connection?.close();
+      this.connection = null;
     }
     this.kick();
   }
@@ -148,6 +175,10 @@ export class ReplicaFetcher {
         if (fetching.length > 0) await this.fetch(connection, fetching);
       } catch (err) {
         if (this.stopped) break;
+        if (this.interrupted) {
+          this.interrupted = false;
+          continue;
+        }
         this.logger.warn('replica fetch failed; backing off', { err: String(err) });
         connection.close();
         this.connection = null;
@@ -297,6 +328,7 @@ export class ReplicaFetcher {
       });
       sent.set(`${topicKey}/${p.index}`, s);
     }
+    this.polling = true;
     const response = await connection.request(
       ApiKey.Fetch,
       {
@@ -314,7 +346,7 @@ export class ReplicaFetcher {
         rackId: '',
       },
       { version, timeoutMs: settings.socketTimeoutMs + settings.fetchWaitMaxMs },
-    );
+    ).finally(() => (this.polling = false));
     if ((response.errorCode ?? ErrorCode.NONE) !== ErrorCode.NONE) {
       this.logger.warn('the leader refused the fetch', { error: errorName(response.errorCode!) });
       this.backOff(states);
@@ -338,6 +370,7 @@ export class ReplicaFetcher {
     const partition = s.partition;
     switch (data.errorCode) {
       case ErrorCode.NONE:
+        s.notReadyStreak = 0;
         break;
       case ErrorCode.OFFSET_OUT_OF_RANGE:
         await this.handleOutOfRange(connection, s);
@@ -441,6 +474,11 @@ export class ReplicaFetcher {
       return;
     }
     this.logger.debug('partition error from the leader; backing off', { partition: key, api, error: errorName(errorCode) });
+    if (LEADER_NOT_READY_ERRORS.has(errorCode) && this.isCurrent(s)) {
+      const { fetchBackoffMs } = this.options.settings;
+      s.delayedUntil = Date.now() + Math.min(fetchBackoffMs, NOT_READY_RETRY_MS * 2 ** s.notReadyStreak++);
+      return;
+    }
     this.backOff([s]);
   }
 }

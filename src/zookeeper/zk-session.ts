@@ -19,6 +19,22 @@ import { ZkConnectionError, type ZkWatcher } from './types.js';
 
 const { createClient, CreateMode, Exception, State } = zookeeper;
 
+/**
+ * node-zookeeper-client 1.1.3 knows only the error codes of ZooKeeper 3.4: a
+ * newer one in a reply (3.5+: REQUEST_TIMEOUT, QUOTA_EXCEEDED, THROTTLED_OP,
+ * ...) made it throw from its socket handler, an uncaught exception that
+ * would take the whole broker down. Such codes are reported as SYSTEM_ERROR.
+ */
+const exceptionModule = Exception as unknown as { create(code: number, path?: string): Error };
+const createException = exceptionModule.create;
+exceptionModule.create = (code, path) => {
+  try {
+    return createException(code, path);
+  } catch {
+    return createException(Exception.SYSTEM_ERROR, path);
+  }
+};
+
 export type ZkCreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 'ephemeral_sequential';
 
 export type ZkSessionState = 'connected' | 'disconnected' | 'expired' | 'closed';

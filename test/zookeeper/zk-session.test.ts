@@ -112,3 +112,9 @@ test('ZooKeeper down and back within the session timeout: same session, watches 
   await other.setData('/w', Buffer.from('changed'));
   await eventually(() => fired, 'the data watch set before the outage');
 });
+
+test('an error code newer than the client library (THROTTLED_OP, -127) becomes SYSTEM_ERROR instead of an uncaught throw', async () => {
+  const { default: zookeeper } = await import('node-zookeeper-client');
+  const error = (zookeeper.Exception as unknown as { create(code: number): { getCode(): number } }).create(-127);
+  assert.equal(error.getCode(), zookeeper.Exception.SYSTEM_ERROR);
+});

@@ -6,6 +6,7 @@
  * acknowledged record is readable, in order, exactly once.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Admin, type NewTopic } from '../../src/client/index.js';
 import { LiveProcess, PYTHON, describeRun, repoRoot, run, sleep } from '../helpers/broker.js';
@@ -219,4 +220,25 @@ export function checkAcknowledgedReadable(
 /** The record numbers first..first+count-1. */
 export function range(first: number, count: number): number[] {
   return Array.from({ length: count }, (_, k) => first + k);
+}
+
+/**
+ * Runs `body`; when it fails, the error carries the last lines each broker
+ * printed (its log), and what `clients` tells of the clients, which is what
+ * explains a cluster test's failure. With
+ * GANGLION_TEST_CLUSTER_LOGS=<dir>, every broker's whole output is also
+ * written there (broker-<id>.log).
+ */
+export async function withBrokerLogs<T>(cluster: TestCluster, body: () => Promise<T>, clients: () => string = () => ''): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    const dumpDir = process.env.GANGLION_TEST_CLUSTER_LOGS;
+    for (const b of cluster.brokers()) {
+      if (dumpDir && b.process) await writeFile(join(dumpDir, `broker-${b.id}.log`), [...b.process.stdoutLines, ...b.process.stderrLines].join('\n'));
+    }
+    const logs = cluster.brokers().map((b) => `=== broker ${b.id} (${b.running ? 'running' : 'stopped'})\n${b.process?.output() ?? '(never started)'}`);
+    if (error instanceof Error) error.message += `\n${clients()}\n${logs.join('\n')}`;
+    throw error;
+  }
 }

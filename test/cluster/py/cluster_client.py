@@ -11,12 +11,19 @@ Usage: cluster_client.py <command> <bootstrap> with a JSON request on stdin.
            reads every partition from offset 0 to its end (assign, no group)
            and prints {"values": {p: [i, ...]}, "offsets": {p: [o, ...]},
            "complete", "errors"}.
+  member   {topic, group, config?}
+           a consumer group member that commits each record's offset (sync)
+           after reading it, until SIGTERM; prints one JSON line per event,
+           each with its time "t": {"e": "assign"|"revoke", "p": [...]},
+           {"e": "msg", "p", "o", "v"}, {"e": "commit", "p", "o", "ok", "err"?},
+           {"e": "error", "err"}, and {"e": "closed"} last.
 """
 import json
+import signal
 import sys
 import time
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 
 def out(obj):
@@ -43,6 +50,8 @@ def cmd_produce(bootstrap, req):
     state = {'acked': [], 'by_partition': [0] * partitions, 'errors': {}, 'first_errors': [], 'fatal': None, 'last_report': 0}
 
     def on_error(err):
+        # Client-level errors (brokers down, etc.): on stderr, for a failing test's message.
+        sys.stderr.write('%.3f error_cb: %s\n' % (time.time(), err))
         if err.fatal():
             state['fatal'] = str(err)
 
@@ -77,9 +86,13 @@ def cmd_produce(bootstrap, req):
     start = time.time()
     for n in range(count):
         i = first + n
-        while rate and time.time() < start + n / rate:
-            # poll returns early when it serves a callback: keep the pace.
-            p.poll(start + n / rate - time.time())
+        while rate:
+            # poll returns early when it serves a callback: keep the pace. (A negative
+            # timeout would make poll wait for the next event, however long that takes.)
+            ahead = start + n / rate - time.time()
+            if ahead <= 0:
+                break
+            p.poll(ahead)
         value = ('%d:' % i).ljust(20, 'x').encode()
         while True:
             try:
@@ -129,7 +142,50 @@ def cmd_consume(bootstrap, req):
     out({'values': values, 'offsets': offsets, 'complete': len(eof) == n, 'errors': errors})
 
 
+def cmd_member(bootstrap, req):
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+
+    def event(e, **fields):
+        out(dict(e=e, t=time.time(), **fields))
+
+    conf = {
+        'bootstrap.servers': bootstrap,
+        'group.id': req['group'],
+        'enable.auto.commit': False,
+        'auto.offset.reset': 'earliest',
+        'session.timeout.ms': 6000,
+        'heartbeat.interval.ms': 500,
+        'fetch.wait.max.ms': 100,
+        'topic.metadata.refresh.interval.ms': 1000,
+        'reconnect.backoff.ms': 100,
+        'reconnect.backoff.max.ms': 500,
+        'error_cb': lambda err: event('error', err=str(err)),
+    }
+    conf.update(req.get('config', {}))
+    c = Consumer(conf)
+    c.subscribe([req['topic']],
+                on_assign=lambda _c, parts: event('assign', p=[tp.partition for tp in parts]),
+                on_revoke=lambda _c, parts: event('revoke', p=[tp.partition for tp in parts]))
+    while not stopping:
+        m = c.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            event('error', err=str(m.error()))
+            continue
+        event('msg', p=m.partition(), o=m.offset(), v=int(m.value().split(b':', 1)[0]))
+        try:
+            c.commit(offsets=[TopicPartition(m.topic(), m.partition(), m.offset() + 1)], asynchronous=False)
+            event('commit', p=m.partition(), o=m.offset() + 1, ok=True)
+        except KafkaException as e:
+            # Not committed (coordinator gone, rebalance): the record may come again.
+            event('commit', p=m.partition(), o=m.offset() + 1, ok=False, err=str(e))
+    c.close()
+    event('closed')
+
+
 if __name__ == '__main__':
     command, bootstrap = sys.argv[1], sys.argv[2]
     request = json.loads(sys.stdin.read() or '{}')
-    {'produce': cmd_produce, 'consume': cmd_consume}[command](bootstrap, request)
+    {'produce': cmd_produce, 'consume': cmd_consume, 'member': cmd_member}[command](bootstrap, request)

@@ -97,6 +97,21 @@ export async function startZooKeeper(options: { tickTime?: number } = {}): Promi
  * session then sees an expiry when its connection is dropped.
  */
 export async function expireSession(zk: TestZooKeeper, session: ZkSession): Promise<void> {
+  // The twin can lose a race: the session's own client may re-attach before the twin closes it
+  // (under load it reconnects at once). Try again until the session id really changed.
+  const before = session.sessionId;
+  for (let attempt = 1; ; attempt++) {
+    await closeSessionFromTwin(zk, session);
+    try {
+      await eventually(() => session.sessionId !== before, 'a new session', 8000);
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
+async function closeSessionFromTwin(zk: TestZooKeeper, session: ZkSession): Promise<void> {
   const { sessionId, password } = session.sessionCredentials();
   const options = { sessionTimeout: 6000, sessionId, sessionPassword: password } as Parameters<typeof zookeeper.createClient>[1];
   const twin = zookeeper.createClient(zk.connect, options);

@@ -13,9 +13,10 @@
  *   faulted in anew (~100 minor faults per MB moved).
  * - V8 counts ArrayBuffer memory allocated since the last mark-compact against
  *   the old generation's limit. With a small heap (~10 MB) that limit is only
- *   ~16 MB above the live size, less than the buffers a broker allocates between
- *   two scavenges (which are paced by on-heap allocation alone), so V8 runs a
- *   full mark-compact every few MB moved: ~20 per second, a fifth of the CPU.
+ *   ~16 MB above the live size, less than the buffer memory a broker churns
+ *   through between young-generation collections (which on-heap allocation
+ *   alone paces), so V8 ran a full mark-compact every ~13 MB moved: ~20 per
+ *   second at 200 MB/s, 13-23% of the broker's CPU profile.
  *
  * Only the process's launcher should call this (bin/ganglion.js): it changes
  * settings of the whole process, not of one server.
@@ -25,8 +26,11 @@ import { setFlagsFromString } from 'node:v8';
 /**
  * Old-generation growing factor as V8's `--heap-growing-percent` (factor
  * 1 + p/100). V8 picks 1.1-4 by itself from GC and allocation speed and lands
- * near 1.1 here because marking a small heap is fast; 4 (its own maximum)
- * still left ~70 mark-compacts per GB produced, 5 left none to four.
+ * near 1.1 here because marking a small heap is fast. In a bench run moving
+ * 3 GB (bench/broker.ts) that meant ~230 mark-compacts; a factor of 4 (V8's
+ * own maximum) left ~70, 5 left 0-4. The limit is still capped by the heap's
+ * maximum size, and a large live heap is collected when it has grown 5x
+ * rather than V8's 1.1-4x.
  */
 export const HEAP_GROWING_PERCENT = 400;
 

@@ -47,7 +47,11 @@ export interface ClusterBroker {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** SIGTERM (a controlled shutdown) and waits for the exit. */
   stop(): Promise<void>;
-  /** Starts the broker again on the same port and log dir (stopping it first if running). */
+  /**
+   * Starts the broker again on the same port and log dir, stopping it first if
+   * running; after a kill it first waits until ZooKeeper dropped the old
+   * registration (the old session's timeout), since the id is refused until then.
+   */
   restart(): Promise<void>;
 }
 
@@ -109,7 +113,19 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
   const addBroker = async (id: number, config?: Record<string, string>): Promise<ClusterBroker> => {
     if (members.has(id)) throw new Error(`broker ${id} is already part of this cluster`);
-    const member = new Member(id, await freePort(), join(baseDir, `broker-${id}`), settingsFor(id, config), options.startTimeoutMs);
+    const member = new Member(id, await freePort(), join(baseDir, `broker-${id}`), settingsFor(id, config), {
+      startTimeoutMs: options.startTimeoutMs,
+      // As with Kafka, a broker killed without a clean shutdown keeps its registration until its
+      // ZooKeeper session times out, and a new process with its id is refused until then.
+      untilUnregistered: async () => {
+        const zk = await cluster.zkClient();
+        const deadline = Date.now() + 30_000;
+        while ((await zk.getBrokerIds()).includes(id)) {
+          if (Date.now() > deadline) throw new Error(`broker ${id} is still registered in ZooKeeper after 30 s`);
+          await sleep(100);
+        }
+      },
+    });
     members.set(id, member);
     await member.start();
     return member;
@@ -146,28 +162,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     },
     async waitForController(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
-      let last = 'no controller yet';
+      let last = 'no answer yet';
       for (;;) {
-        const controller = await cluster.controllerId();
-        if (controller !== null) {
-          const running = cluster
-            .brokers()
-            .filter((b) => b.running)
-            .map((b) => b.id)
-            .sort((a, b) => a - b);
-          const views = await Promise.all(running.map((id) => cluster.metadata(id).catch((err: unknown) => String(err))));
-          const agreeing = views.every(
-            (v) =>
-              typeof v !== 'string' &&
-              v.controllerId === controller &&
-              JSON.stringify(v.brokers.map((b) => b.nodeId).sort((a, b) => a - b)) === JSON.stringify(running),
-          );
-          if (agreeing) return controller;
-          last = `controller ${controller}; brokers' views: ${JSON.stringify(
-            views.map((v) => (typeof v === 'string' ? v : { controller: v.controllerId, brokers: v.brokers.map((b) => b.nodeId) })),
-          )}`;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the cluster to agree on a controller (${last})`);
+        // The brokers' Metadata first (cheap while they start); ZooKeeper's /controller confirms it.
+        const running = cluster
+          .brokers()
+          .filter((b) => b.running)
+          .map((b) => b.id)
+          .sort((a, b) => a - b);
+        const views = await Promise.all(running.map((id) => cluster.metadata(id).catch((err: unknown) => String(err))));
+        const named = views.map((v) => (typeof v === 'string' ? -1 : (v.controllerId ?? -1)));
+        const agreeing =
+          named[0]! >= 0 &&
+          named.every((c) => c === named[0]) &&
+          views.every((v) => typeof v !== 'string' && JSON.stringify(v.brokers.map((b) => b.nodeId).sort((a, b) => a - b)) === JSON.stringify(running));
+        if (agreeing && (await cluster.controllerId()) === named[0]) return named[0]!;
+        last = JSON.stringify(views.map((v) => (typeof v === 'string' ? v : { controller: v.controllerId, brokers: v.brokers.map((b) => b.nodeId) })));
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the cluster to agree on a controller (brokers' views: ${last})`);
         await sleep(100);
       }
     },
@@ -224,7 +235,7 @@ class Member implements ClusterBroker {
     readonly port: number,
     readonly logDir: string,
     private readonly settings: Record<string, string>,
-    private readonly startTimeoutMs = 30_000,
+    private readonly options: { startTimeoutMs?: number; untilUnregistered(): Promise<void> },
   ) {}
 
   get bootstrap(): string {
@@ -248,7 +259,7 @@ class Member implements ClusterBroker {
       logDir: this.logDir,
       port: this.port,
       overrides: this.settings,
-      timeoutMs: this.startTimeoutMs,
+      timeoutMs: this.options.startTimeoutMs ?? 30_000,
     });
     this.runs.push(this.proc.process);
   }
@@ -271,8 +282,10 @@ class Member implements ClusterBroker {
     await this.proc!.process.stop(60_000);
   }
 
+  /** Stops the broker if running (SIGTERM), waits until its registration is gone, and starts it again. */
   async restart(): Promise<void> {
     await this.stop();
+    await this.options.untilUnregistered();
     await this.start();
   }
 }

@@ -16,25 +16,34 @@ import { after, before, describe, it } from 'node:test';
 import { Admin } from '../../src/client/index.js';
 import { makeTempDir, removeDir, waitFor } from '../helpers/broker.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
-import { skipUnlessZooKeeper } from '../helpers/zookeeper.js';
+import { skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
 import { ganglion, lines } from './helpers.js';
 
 const skip = skipUnlessZooKeeper();
 
 describe('ganglion reassign-partitions on a cluster', { skip }, () => {
+  let zk: TestZooKeeper;
   let cluster: TestCluster;
   let admin: Admin;
   let dir: string;
 
   before(async () => {
     dir = await makeTempDir('ganglion-reassign-e2e-');
-    cluster = await startCluster({ brokers: 3, brokerConfig: { 'auto.leader.rebalance.enable': 'false' } });
+    // A frozen broker must stay registered through a series of slow CLI runs (a loaded
+    // machine): sessions of 30 s, which needs ZooKeeper's tickTime above the test default.
+    zk = await startZooKeeper({ tickTime: 2000 });
+    cluster = await startCluster({
+      brokers: 3,
+      zk,
+      brokerConfig: { 'auto.leader.rebalance.enable': 'false', 'zookeeper.session.timeout.ms': '30000' },
+    });
     await cluster.waitForController();
     admin = new Admin({ 'bootstrap.servers': cluster.bootstrapServers });
   });
   after(async () => {
     await admin?.close();
     await cluster?.close();
+    await zk?.close();
     await removeDir(dir);
   });
 

@@ -114,15 +114,16 @@ async function controllerFor(brokerId: number, zk: KafkaZkClient, settings: Reco
 }
 
 /** A cluster of three fake brokers, broker 1's controller started first. */
-async function cluster() {
+async function cluster(settings: Record<string, string> = {}) {
   const chroot = `/controller-test-${++chroots.n}`;
   const brokers = [await fakeBroker(1, chroot), await fakeBroker(2, chroot), await fakeBroker(3, chroot)];
-  const controllers = [await controllerFor(1, brokers[0]!.zk), await controllerFor(2, brokers[1]!.zk)];
+  const controllers = [await controllerFor(1, brokers[0]!.zk, settings), await controllerFor(2, brokers[1]!.zk, settings)];
   const admin = await zkClient(chroot);
   return {
     brokers,
     controllers,
     admin,
+    chroot,
     async close() {
       for (const c of controllers) await c.shutdown();
       for (const b of brokers) {
@@ -291,6 +292,34 @@ test('topic deletion stops and deletes the replicas and removes the znodes', { s
     await waitFor(() => c.brokers[1]!.updateMetadata.some((u) => u.topicStates?.some((t) => t.topicName === 'doomed' && t.partitionStates[0]!.leader === -2)), {
       what: 'deletion announced in UpdateMetadata',
     });
+  } finally {
+    await c.close();
+  }
+});
+
+test('auto leader rebalance gives leadership back to the preferred replica once it is in sync again', { skip }, async () => {
+  const c = await cluster({ 'auto.leader.rebalance.enable': 'true', 'leader.imbalance.check.interval.seconds': '1' });
+  try {
+    await c.admin.createTopic('balanced', 'AAAAAAAAAAAAAAAAAAAACA', new Map([[0, [3, 2]]]), {});
+    await waitFor(async () => (await c.admin.getPartitionState('balanced', 0)) !== null, { what: 'state' });
+    await c.brokers[2]!.zk.close(); // broker 3, the preferred leader, dies
+    await waitFor(async () => (await c.admin.getPartitionState('balanced', 0))?.leader === 2, { what: 'failover to 2' });
+    // Broker 3 comes back; its leader adds it to the ISR again.
+    c.brokers[2]!.zk = await zkClient(c.chroot);
+    await c.brokers[2]!.zk.registerBroker({
+      brokerId: 3,
+      rack: null,
+      endpoints: [{ listenerName: 'PLAINTEXT', host: '127.0.0.1', port: c.brokers[2]!.server.listeners[0]!.port, securityProtocol: 'PLAINTEXT' }],
+    });
+    const state = (await c.admin.getPartitionState('balanced', 0))!;
+    // Not yet in sync: the rebalance must not pick it.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal((await c.admin.getPartitionState('balanced', 0))!.leader, 2);
+    const [added] = await c.controllers[0]!.alterPartition(2, [
+      { topic: 'balanced', topicId: null, partition: 0, leaderEpoch: state.leaderEpoch, partitionEpoch: state.zkVersion, newIsr: [2, 3] },
+    ]);
+    assert.equal(added!.errorCode, ErrorCode.NONE);
+    await waitFor(async () => (await c.admin.getPartitionState('balanced', 0))?.leader === 3, { what: 'preferred leader back', timeoutMs: 10_000 });
   } finally {
     await c.close();
   }

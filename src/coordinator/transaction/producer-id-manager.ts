@@ -5,6 +5,11 @@
  * twice, across restarts too; the ids left in a block when the broker stops
  * are simply skipped. The next block is fetched in the background once 90 %
  * of the current one is used, so InitProducerId rarely waits for it.
+ *
+ * The first block is fetched when the manager is made (at start-up), as
+ * Kafka's ZooKeeper-mode broker does: idempotent producers can then start
+ * while the store behind the controller (ZooKeeper) is briefly unreachable,
+ * instead of waiting for it to return.
  */
 import type { Controller, ProducerIdBlock } from '../../controller/types.js';
 
@@ -18,7 +23,9 @@ export class ProducerIdManager {
   constructor(
     private readonly brokerId: number,
     private readonly allocate: (brokerId: number) => Promise<ProducerIdBlock>,
-  ) {}
+  ) {
+    this.prefetch();
+  }
 
   /** The next unused producer id. */
   async generate(): Promise<number> {
@@ -46,8 +53,12 @@ export class ProducerIdManager {
   }
 
   private prefetch(): void {
-    const pending = this.allocate(this.brokerId);
-    pending.catch(() => undefined);
+    // Deferred, so a controller that cannot allocate yet fails this fetch, not the constructor.
+    const pending = Promise.resolve(this.brokerId).then((id) => this.allocate(id));
+    // A failed fetch is dropped: the next generate() that needs a block asks again.
+    pending.catch(() => {
+      if (this.prefetched === pending) this.prefetched = null;
+    });
     this.prefetched = pending;
   }
 }

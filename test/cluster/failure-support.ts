@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Admin, type NewTopic } from '../../src/client/index.js';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { ApiKey } from '../../src/protocol/messages/api-table.js';
 import { LiveProcess, PYTHON, describeRun, repoRoot, run, sleep } from '../helpers/broker.js';
 import type { TestCluster } from '../helpers/cluster.js';
 
@@ -71,6 +73,13 @@ export async function waitForPartition(
 /** The partition's state in ZooKeeper (what the controller committed). */
 export async function zkPartitionState(cluster: TestCluster, topic: string, partition: number) {
   return (await cluster.zkClient()).getPartitionState(topic, partition);
+}
+
+/** The group's coordinator as broker `via` names it (FindCoordinator, newest version: batched keys), or null while there is none. */
+export async function coordinatorOf(cluster: TestCluster, via: number, group: string): Promise<number | null> {
+  const r = await cluster.request(via, ApiKey.FindCoordinator, { keyType: 0, coordinatorKeys: [group] });
+  const c = r.coordinators?.[0];
+  return c && c.errorCode === ErrorCode.NONE ? c.nodeId : null;
 }
 
 export async function createTopic(cluster: TestCluster, topic: NewTopic): Promise<void> {
@@ -153,6 +162,45 @@ export class PythonProducer {
 /** Produces and waits for the summary. */
 export async function pythonProduce(bootstrap: string, request: ProduceRequest, timeoutMs = 120_000): Promise<ProduceSummary> {
   return PythonProducer.start(bootstrap, request).summary(timeoutMs);
+}
+
+/** One line of a member's output (cluster_client.py member). */
+export interface MemberEvent {
+  e: 'assign' | 'revoke' | 'msg' | 'commit' | 'error' | 'closed';
+  t: number;
+  member: number;
+  p?: number | number[];
+  o?: number;
+  v?: number;
+  ok?: boolean;
+  err?: string;
+}
+
+/** A consumer group member process (cluster_client.py member) and its events as they come. */
+export class GroupMember {
+  readonly process: LiveProcess;
+  constructor(readonly id: number, bootstrap: string, topic: string, group: string) {
+    this.process = LiveProcess.start(PYTHON, [CLIENT_SCRIPT, 'member', bootstrap], { label: `group member ${id}` });
+    this.process.child.stdin!.end(JSON.stringify({ topic, group }));
+  }
+
+  private readonly parsed: MemberEvent[] = [];
+  private linesParsed = 0;
+
+  /** Every event so far (parsed once each: the test polls this while thousands of lines arrive). */
+  events(): MemberEvent[] {
+    const lines = this.process.stdoutLines;
+    for (; this.linesParsed < lines.length; this.linesParsed++) {
+      const line = lines[this.linesParsed]!;
+      if (line.startsWith('{')) this.parsed.push({ ...(JSON.parse(line) as MemberEvent), member: this.id });
+    }
+    return this.parsed;
+  }
+
+  /** How many records this member has been given (duplicates included). */
+  get delivered(): number {
+    return this.events().filter((e) => e.e === 'msg').length;
+  }
 }
 
 export interface Consumed {

@@ -18,10 +18,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/api-table.js';
-import { LiveProcess, PYTHON, skipUnlessPython, waitFor } from '../helpers/broker.js';
+import { skipUnlessPython, waitFor } from '../helpers/broker.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipUnlessZooKeeper } from '../helpers/zookeeper.js';
-import { CLIENT_SCRIPT, PythonProducer, ackedIds, createTopic, range, waitForPartition, withBrokerLogs } from './failure-support.js';
+import { GroupMember, PythonProducer, coordinatorOf, ackedIds, createTopic, range, waitForPartition, withBrokerLogs } from './failure-support.js';
 
 const skip = skipUnlessZooKeeper() || skipUnlessPython('confluent_kafka');
 
@@ -43,52 +43,6 @@ before(async () => {
 after(async () => {
   await cluster?.close();
 });
-
-/** The group's coordinator as broker `via` names it (FindCoordinator), or null while there is none. */
-async function coordinatorOf(via: number, group: string): Promise<number | null> {
-  // The newest version (v4+): batched keys.
-  const r = await cluster.request(via, ApiKey.FindCoordinator, { keyType: 0, coordinatorKeys: [group] });
-  const c = r.coordinators?.[0];
-  return c && c.errorCode === ErrorCode.NONE ? c.nodeId : null;
-}
-
-/** One line of a member's output (cluster_client.py member). */
-interface MemberEvent {
-  e: 'assign' | 'revoke' | 'msg' | 'commit' | 'error' | 'closed';
-  t: number;
-  member: number;
-  p?: number | number[];
-  o?: number;
-  v?: number;
-  ok?: boolean;
-  err?: string;
-}
-
-class GroupMember {
-  readonly process: LiveProcess;
-  constructor(readonly id: number, bootstrap: string, topic: string, group: string) {
-    this.process = LiveProcess.start(PYTHON, [CLIENT_SCRIPT, 'member', bootstrap], { label: `group member ${id}` });
-    this.process.child.stdin!.end(JSON.stringify({ topic, group }));
-  }
-
-  private readonly parsed: MemberEvent[] = [];
-  private linesParsed = 0;
-
-  /** Every event so far (parsed once each: the test polls this while thousands of lines arrive). */
-  events(): MemberEvent[] {
-    const lines = this.process.stdoutLines;
-    for (; this.linesParsed < lines.length; this.linesParsed++) {
-      const line = lines[this.linesParsed]!;
-      if (line.startsWith('{')) this.parsed.push({ ...(JSON.parse(line) as MemberEvent), member: this.id });
-    }
-    return this.parsed;
-  }
-
-  /** How many records this member has been given (duplicates included). */
-  get delivered(): number {
-    return this.events().filter((e) => e.e === 'msg').length;
-  }
-}
 
 let members: GroupMember[] = [];
 
@@ -114,7 +68,7 @@ test('group coordinator killed with SIGKILL: members carry on, committed offsets
     const deliveredCount = () => members.reduce((n, m) => n + m.delivered, 0);
     try {
       await waitFor(() => deliveredCount() >= 600, { timeoutMs: 30_000, intervalMs: 100, what: '600 records consumed' });
-      const victim = await coordinatorOf(0, group);
+      const victim = await coordinatorOf(cluster, 0, group);
       assert.ok(victim !== null, 'the group has a coordinator');
       const others = [0, 1, 2].filter((id) => id !== victim);
       const consumedAtKill = deliveredCount();
@@ -124,7 +78,7 @@ test('group coordinator killed with SIGKILL: members carry on, committed offsets
       // The coordinator moves to the new leader of the group's offsets partition.
       let moved: number | null = null;
       await waitFor(async () => {
-        moved = await coordinatorOf(others[0]!, group).catch(() => null);
+        moved = await coordinatorOf(cluster, others[0]!, group).catch(() => null);
         return moved !== null && moved !== victim;
       }, { timeoutMs: 30_000, intervalMs: 100, what: 'a new coordinator' });
       const movedMs = Date.now() - killedAt;

@@ -274,7 +274,8 @@ export function transactionCoordinatorLookup(services: BrokerServices, fallback:
     if (keyType !== CoordinatorKeyType.TRANSACTION) return fallback(keyType, key, context);
     const coordinator = transactionCoordinatorFor(services);
     const status = await coordinator.status(key);
-    if (status !== null && status !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+    // NOT_COORDINATOR only says another broker leads the id's partition (a cluster): point to it.
+    if (status !== null && status !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS && status !== ErrorCode.NOT_COORDINATOR) {
       throw new KafkaError(status, `The transaction coordinator for ${key} is not available here.`);
     }
     const partition = coordinator.partitionFor(key);

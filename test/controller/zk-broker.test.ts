@@ -6,8 +6,10 @@
  * hands to its replica manager (a recording stand-in).
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { loadBrokerConfig, topicConfigError, type BrokerConfig } from '../../src/config/index.js';
+import { parseZooKeeperConnect } from '../../src/config/listeners.js';
 import type { PartitionState, TopicRecord } from '../../src/controller/types.js';
 import { randomUuid } from '../../src/controller/uuid.js';
 import type { CachedPartitionState } from '../../src/controller/zk/metadata-cache.js';
@@ -22,7 +24,7 @@ import { ApiKey, apiByKey, type ApiRequest, type ApiResponse } from '../../src/p
 import { Reader, Writer, ZERO_UUID, type Uuid } from '../../src/protocol/primitives.js';
 import { KafkaZkClient } from '../../src/zookeeper/kafka-zk-client.js';
 import { BrokerIdInUseError } from '../../src/zookeeper/types.js';
-import { eventually, expireSession, skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { eventually, skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
 
 const skip = skipUnlessZooKeeper();
 let zk: TestZooKeeper;
@@ -72,8 +74,9 @@ interface Fixture {
 
 let chroots = 0;
 
-async function zkClient(chroot: string): Promise<KafkaZkClient> {
-  const client = await KafkaZkClient.connect({ connect: zk.zkConnect(chroot), sessionTimeoutMs: 6000, connectionTimeoutMs: 5000, logger: silentLogger });
+async function zkClient(chroot: string, via?: { port: number; sessionTimeoutMs: number }): Promise<KafkaZkClient> {
+  const connect = via ? parsedConnect(`127.0.0.1:${via.port}${chroot}`) : zk.zkConnect(chroot);
+  const client = await KafkaZkClient.connect({ connect, sessionTimeoutMs: via?.sessionTimeoutMs ?? 6000, connectionTimeoutMs: 5000, logger: silentLogger });
   closers.push(() => client.close());
   await client.ensurePersistentPaths();
   return client;
@@ -91,9 +94,58 @@ async function brokerConfig(settings: Record<string, unknown> = {}): Promise<Bro
   });
 }
 
-async function fixture(settings: Record<string, unknown> = {}, chroot = `/zk-broker-${++chroots}`): Promise<Fixture> {
+function parsedConnect(text: string) {
+  const parsed = parseZooKeeperConnect('zookeeper.connect', text);
+  if (!parsed.ok) throw new Error(`bad connect string ${text}`);
+  return parsed.value;
+}
+
+/**
+ * A TCP relay to ZooKeeper that can cut every connection and refuse new ones
+ * for a while: a network partition, long enough for the server to expire
+ * the sessions behind it.
+ */
+async function zkRelay(): Promise<{ port: number; partition(ms: number): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) return client.destroy();
+    const upstream = net.connect(zk.port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    async partition(ms) {
+      cut = true;
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      cut = false;
+    },
+  };
+}
+
+async function fixture(
+  settings: Record<string, unknown> = {},
+  chroot = `/zk-broker-${++chroots}`,
+  via?: { port: number; sessionTimeoutMs: number },
+): Promise<Fixture> {
   const config = await brokerConfig(settings);
-  const session = await zkClient(chroot);
+  const session = await zkClient(chroot, via);
   const admin = await zkClient(chroot);
   const replicas = new RecordingReplicas();
   const broker = new ZkBrokerController({
@@ -494,7 +546,9 @@ test('topic configs: AlterConfigs writes ZooKeeper and applies here; other broke
 
 test('registration: /brokers/ids/<id> while running; a duplicate id is refused; re-registered after session expiry', { skip }, async () => {
   const chroot = `/zk-broker-${++chroots}`;
-  const f = await fixture({}, chroot);
+  const relay = await zkRelay();
+  const sessionTimeoutMs = 2000;
+  const f = await fixture({}, chroot, { port: relay.port, sessionTimeoutMs });
   assert.deepEqual(await f.admin.getBrokerIds(), [1]);
   assert.deepEqual((await f.admin.getBroker(1))?.endpoints, [endpoint(19092)]);
 
@@ -513,18 +567,19 @@ test('registration: /brokers/ids/<id> while running; a duplicate id is refused; 
   await assert.rejects(twin.start(), BrokerIdInUseError);
   await twin.close();
 
-  // The broker's session (the first client of the fixture) expires: its node goes, then comes back.
+  // Cut off from ZooKeeper past its session timeout: the server expires the session and its node
+  // goes; once reachable again the broker gets a new session and registers again.
   const before = f.session.session.sessionId;
-  // expireSession can lose a race: the broker's client may re-attach its session before the twin
-  // closes it (under load it reconnects at once). Try again until the session really changed.
-  for (let attempt = 1; f.session.session.sessionId === before; attempt++) {
-    await expireSession(zk, f.session.session);
-    try {
-      await eventually(() => f.session.session.sessionId !== before, 'a new session', 8000);
-    } catch (err) {
-      if (attempt >= 5) throw err;
-    }
-  }
+  await relay.partition(sessionTimeoutMs * 2);
+  await eventually(async () => !(await f.admin.getBrokerIds()).includes(1) || f.session.session.sessionId !== before, 'the expiry', 10_000);
+  await eventually(() => f.session.session.sessionId !== before, 'a new session', 15_000);
   await eventually(async () => (await f.admin.getBrokerIds()).includes(1), 'registration again', 10_000);
   assert.deepEqual((await f.admin.getBroker(1))?.endpoints, [endpoint(19092)]);
+
+  // Config changes are watched again in the new session.
+  const id = randomUuid();
+  await f.admin.createTopic('after-expiry', id, new Map([[0, [1]]]), {});
+  await f.call(ApiKey.UpdateMetadata, 8, updateMetadata(1, [{ name: 'after-expiry', topicId: id, states: [{ partition: 0, replicas: [1], isr: [1] }] }]));
+  await f.admin.setTopicConfig('after-expiry', { 'retention.ms': '777' });
+  await eventually(() => f.broker.topic('after-expiry')!.configs['retention.ms'] === '777', 'the config change after the new session');
 });

@@ -12,6 +12,7 @@
  */
 import type { BrokerConfig } from '../../config/index.js';
 import { resolveTopicConfig } from '../../config/index.js';
+import { withDeadline } from '../../deadline.js';
 import type { Logger } from '../../logging.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import type { Uuid } from '../../protocol/primitives.js';
@@ -114,7 +115,15 @@ export class KafkaController {
 
   async shutdown(): Promise<void> {
     this.closed = true;
-    await this.enqueue('shutdown', async () => this.resign('shutting down'));
+    // An event may be waiting on a ZooKeeper that is gone (reads wait for the connection
+    // to return): resign without it after a while rather than hang the broker's shutdown.
+    const ms = this.options.config.zookeeperConnectionTimeoutMs;
+    await withDeadline(this.enqueue('shutdown', async () => this.resign('shutting down')), ms, 'the controller event in progress').catch(
+      (error: unknown) => {
+        this.logger.warn('resigning without waiting for the controller event in progress', { err: String(error) });
+        this.resign('shutting down');
+      },
+    );
   }
 
   // ---- requests from brokers and clients ------------------------------------------------

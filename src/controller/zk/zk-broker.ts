@@ -41,6 +41,7 @@ import type {
   TopicRecord,
 } from '../types.js';
 import { randomUuid } from '../uuid.js';
+import { withDeadline } from '../../deadline.js';
 import { controlledShutdown } from './controlled-shutdown.js';
 import { ControllerClient, type ControllerTarget } from './controller-client.js';
 import { ControllerLink, listenerAddress } from './controller-link.js';
@@ -431,9 +432,14 @@ export class ZkBrokerController implements Controller {
       client: this.client,
       logger: this.logger,
       locateController: async (): Promise<ControllerTarget | undefined> => {
-        const brokerId = await zk.getControllerId();
+        // ZooKeeper reads wait for a lost connection to come back: bound them so a broker
+        // stopping while ZooKeeper is gone gives up on the controller instead of hanging.
+        const brokerId = await withDeadline(zk.getControllerId(), config.zookeeperConnectionTimeoutMs, 'looking up the controller in ZooKeeper');
         if (brokerId === null) return undefined;
-        const registration = this.cache.broker(brokerId) ?? (await zk.getBroker(brokerId)) ?? undefined;
+        const registration =
+          this.cache.broker(brokerId) ??
+          (await withDeadline(zk.getBroker(brokerId), config.zookeeperConnectionTimeoutMs, 'reading the controller registration')) ??
+          undefined;
         const address = listenerAddress(registration, config.interBrokerListenerName);
         return address ? { brokerId, ...address } : undefined;
       },

@@ -14,7 +14,8 @@ import { resolveTopicConfig, type BrokerConfig, type TopicConfig } from '../conf
 import type { PartitionState, ReplicaDelegate, TopicRecord } from '../controller/types.js';
 import type { Logger } from '../logging.js';
 import { ErrorCode, KafkaError } from '../protocol/errors.js';
-import type { LogManager } from '../storage/index.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
+import type { LogConfig, LogManager, PartitionLog } from '../storage/index.js';
 import { ProducerStateManager } from '../storage/producer-state.js';
 import type { ClusterLink } from './cluster-link.js';
 import { Partition, type PartitionContext } from './partition.js';
@@ -205,6 +206,11 @@ export class ReplicaManager implements ReplicaDelegate {
    * being fetched), the others follow their leader through the fetchers.
    * States older than what the partition has (a lower leader epoch, or the
    * same epoch with a lower partition epoch) are ignored, as Kafka does.
+   *
+   * A log whose stored topic id (partition.metadata) is not the topic's is a
+   * replica of a deleted topic of the same name that this broker missed the
+   * deletion of (it was down): it is deleted and the partition starts from
+   * an empty log, so none of its records reappear under the new topic.
    */
   async applyPartitionStates(topic: TopicRecord, states: PartitionState[]): Promise<void> {
     const { logManager, brokerId } = this.options;
@@ -216,9 +222,13 @@ export class ReplicaManager implements ReplicaDelegate {
     for (const state of states) {
       if (!state.replicas.includes(brokerId)) continue;
       let partition = this.getPartition(topic.name, state.partition);
+      if (partition && belongsToAnotherTopic(partition.log, topic.topicId)) {
+        this.warnStaleLog(partition.log, topic);
+        await this.removePartition(partition);
+        partition = undefined;
+      }
       if (!partition) {
-        const log =
-          logManager.getLog(topic.name, state.partition) ?? (await logManager.createLog(topic.name, state.partition, logConfig));
+        const log = await this.localLog(topic, state.partition, logConfig);
         partition = new Partition(topic.name, state.partition, topic.topicId, log, this.partitionContext);
         partition.producerState = await ProducerStateManager.load(log, { logger: this.options.logger.child({ partition: partition.key }) });
         this.partitions.set(partition.key, partition);
@@ -229,6 +239,8 @@ export class ReplicaManager implements ReplicaDelegate {
         this.options.logger.info('ignoring a stale partition state', { partition: partition.key, state, leaderEpoch: partition.leaderEpoch });
         continue;
       }
+      // Logs from before topic ids were stored, or whose topic had no id yet, learn it now.
+      if (topic.topicId !== ZERO_UUID && partition.log.topicId === null) await partition.log.assignTopicId(topic.topicId);
       if (state.leader === brokerId) {
         // No follower write may land once this broker writes as leader.
         this.fetchers.removePartition(partition);
@@ -254,20 +266,51 @@ export class ReplicaManager implements ReplicaDelegate {
   async stopReplicas(topic: TopicRecord, indexes: number[], deleteData: boolean): Promise<void> {
     for (const index of indexes) {
       const partition = this.getPartition(topic.name, index);
-      if (!partition) continue;
-      this.fetchers.removePartition(partition);
-      const wasLeader = partition.isLeader;
+      if (!partition) {
+        // A log on disk that no LeaderAndIsr brought back yet (e.g. since a restart) goes too.
+        if (deleteData) await this.options.logManager.deleteLog(topic.name, index);
+        continue;
+      }
       if (deleteData) {
-        this.partitions.delete(partition.key);
-        await partition.stop();
-        await this.options.logManager.deleteLog(topic.name, index);
+        await this.removePartition(partition);
       } else {
+        this.fetchers.removePartition(partition);
         // Wake parked fetches so they answer now rather than at their timeout.
         this.options.purgatory.notify(partition.key);
       }
-      if (wasLeader && deleteData) this.announce(partition, false);
     }
     if (!this.allPartitions().some((p) => p.topic === topic.name)) this.topicConfigs.delete(topic.name);
+  }
+
+  /** Stops hosting the partition and deletes its log. */
+  private async removePartition(partition: Partition): Promise<void> {
+    this.fetchers.removePartition(partition);
+    const wasLeader = partition.isLeader;
+    this.partitions.delete(partition.key);
+    await partition.stop();
+    await this.options.logManager.deleteLog(partition.topic, partition.index);
+    if (wasLeader) this.announce(partition, false);
+  }
+
+  /** The partition's log here: the one on disk unless it belongs to another topic of the same name, else a new one. */
+  private async localLog(topic: TopicRecord, index: number, logConfig: LogConfig): Promise<PartitionLog> {
+    const { logManager } = this.options;
+    const existing = logManager.getLog(topic.name, index);
+    if (existing !== undefined && !belongsToAnotherTopic(existing, topic.topicId)) return existing;
+    if (existing !== undefined) {
+      this.warnStaleLog(existing, topic);
+      await logManager.deleteLog(topic.name, index);
+    }
+    return logManager.createLog(topic.name, index, logConfig, topic.topicId === ZERO_UUID ? undefined : topic.topicId);
+  }
+
+  private warnStaleLog(log: PartitionLog, topic: TopicRecord): void {
+    this.options.logger.warn('deleting a stale replica: its log belongs to an earlier, deleted topic of the same name', {
+      partition: `${topic.name}-${log.topicPartition.partition}`,
+      storedTopicId: log.topicId,
+      topicId: topic.topicId,
+      logEndOffset: log.logEndOffset,
+    });
   }
 
   topicConfigChanged(topic: TopicRecord): void {
@@ -288,4 +331,9 @@ export class ReplicaManager implements ReplicaDelegate {
     }
     return partition.log.deleteRecordsBefore(target);
   }
+}
+
+/** The log stores a topic id, the topic has one, and they differ. */
+function belongsToAnotherTopic(log: PartitionLog, topicId: string): boolean {
+  return topicId !== ZERO_UUID && log.topicId !== null && log.topicId !== topicId;
 }

@@ -256,9 +256,11 @@ export class LogManager {
 
   /**
    * Creates the partition's log in the directory holding the fewest logs, or
-   * returns the existing one. `config` defaults to the topic's config.
+   * returns the existing one (as it is: its stored topic id is the caller's
+   * to check). `config` defaults to the topic's config; a known `topicId` is
+   * stored with a new log (partition.metadata) before it becomes visible.
    */
-  createLog(topic: string, partition: number, config?: LogConfig): Promise<PartitionLog> {
+  createLog(topic: string, partition: number, config?: LogConfig, topicId?: string): Promise<PartitionLog> {
     if (this.closed || this.closing) return Promise.reject(new Error('the log manager is closed'));
     const tp = { topic, partition };
     checkTopicPartition(tp);
@@ -277,6 +279,14 @@ export class LogManager {
         decompress: this.options.decompress,
         now: this.options.now,
       });
+      if (topicId !== undefined) {
+        try {
+          await log.assignTopicId(topicId);
+        } catch (err) {
+          await log.close().catch(() => undefined);
+          throw err;
+        }
+      }
       this.logs.set(key, { log, dir });
       return log;
     })().finally(() => this.creating.delete(key));

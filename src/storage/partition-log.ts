@@ -55,6 +55,7 @@ import {
 } from './segment.js';
 import { type TopicPartition, checkTopicPartition, tpKey } from './topic-partition.js';
 import { commitCleaned, completeInterruptedSwaps, installSwap } from './cleaner/swap.js';
+import { readPartitionMetadata, writePartitionMetadata } from './partition-metadata.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 /** Extra bytes a read fetches past maxBytes to cover the scan from the index entry. */
@@ -181,6 +182,8 @@ export class PartitionLog {
   private queue: Promise<unknown> = Promise.resolve();
   private flushChain: Promise<void> = Promise.resolve();
   private pendingDeletions = new Set<PendingDeletion>();
+  /** From partition.metadata (KIP-516); null when the log has none (or an unreadable one). */
+  private storedTopicId: string | null = null;
   /** Leader epoch -> first offset (leader-epoch-checkpoint); loaded with the segments. */
   private epochs!: LeaderEpochCache;
   private readonly truncationListeners = new Set<(logEndOffset: number) => void>();
@@ -230,6 +233,25 @@ export class PartitionLog {
   }
 
   // ---- properties ------------------------------------------------------
+
+  /** The topic id stored beside the log (partition.metadata), or null when none is. */
+  get topicId(): string | null {
+    return this.storedTopicId;
+  }
+
+  /**
+   * Stores the id of the topic this log belongs to (partition.metadata), so
+   * that after a restart a log of a deleted topic is told from a log of a
+   * new topic with the same name. Queued like any other write to the log.
+   */
+  assignTopicId(topicId: string): Promise<void> {
+    return this.enqueue(async () => {
+      this.checkOpen();
+      if (this.storedTopicId === topicId) return;
+      await writePartitionMetadata(this.dir, topicId);
+      this.storedTopicId = topicId;
+    });
+  }
 
   get config(): LogConfig {
     return this.cfg;
@@ -327,6 +349,12 @@ export class PartitionLog {
   private async load(opts: PartitionLogOptions): Promise<void> {
     const clean = opts.hadCleanShutdown ?? false;
     this.loadStats.cleanShutdown = clean;
+    try {
+      this.storedTopicId = await readPartitionMetadata(this.dir);
+    } catch (err) {
+      // Unknown rather than fatal: the replica manager stores the controller's id over it.
+      this.logger.warn('ignoring an unreadable partition.metadata', { err: String(err) });
+    }
     const bases = await this.scanDirectory();
     this.epochs = await LeaderEpochCache.load(this.dir, this.logger);
     const now = this.now();

@@ -28,6 +28,8 @@ export interface PartitionState {
   leaderEpoch: number;
   /** Bumped on every change of this partition's state. */
   partitionEpoch: number;
+  /** Replicas on brokers that are down (cluster mode; Metadata's offline_replicas). */
+  offlineReplicas?: number[];
 }
 
 export interface TopicRecord {

@@ -113,6 +113,8 @@ describe('ganglion topics on a cluster', { skip }, () => {
     const underLines = lines(under.stdout);
     assert.equal(underLines.length, 1, under.stdout);
     assert.match(underLines[0]!, /^\tTopic: shared\tPartition: 0\tLeader: 0\tReplicas: 0,1,2\tIsr: 0,1\t/);
+    // Metadata names the dead broker's replicas as offline.
+    assert.deepEqual((await partitions('shared'))[0]!.offlineReplicas, [2]);
     const unavailable = await topics('--describe', '--bootstrap-server', cluster.bootstrapServers, '--unavailable-partitions');
     assert.equal(unavailable.code, 0, unavailable.stderr);
     assert.deepEqual(

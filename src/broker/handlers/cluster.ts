@@ -229,7 +229,7 @@ export function createDescribeTopicPartitionsHandler(services: BrokerServices) {
       isrNodes: [...p.isr],
       eligibleLeaderReplicas: [],
       lastKnownElr: [],
-      offlineReplicas: [],
+      offlineReplicas: [...(p.offlineReplicas ?? [])],
     }));
   }
 

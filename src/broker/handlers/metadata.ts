@@ -42,7 +42,7 @@ export function createMetadataHandler(services: BrokerServices) {
         leaderEpoch: p.leaderEpoch,
         replicaNodes: p.replicas,
         isrNodes: p.isr,
-        offlineReplicas: [],
+        offlineReplicas: p.offlineReplicas ?? [],
       })),
       topicAuthorizedOperations: includeOperations ? TOPIC_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED,
     };

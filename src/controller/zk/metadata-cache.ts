@@ -20,7 +20,7 @@ import type { BrokerRegistration, PartitionState, TopicRecord } from '../types.j
 export const LEADER_DURING_DELETE = -2;
 
 export interface CachedPartitionState extends PartitionState {
-  /** Replicas whose log directory is offline. */
+  /** Replicas whose broker is down, as the controller saw it. */
   offlineReplicas: number[];
   /** The epoch of the controller that made the last leadership decision. */
   controllerEpoch: number;
@@ -157,13 +157,14 @@ export class MetadataCache {
   private recordOf(name: string, cached: CachedTopic): TopicRecord {
     const partitions = [...cached.partitions.values()]
       .sort((a, b) => a.partition - b.partition)
-      .map(({ partition, replicas, isr, leader, leaderEpoch, partitionEpoch }) => ({
+      .map(({ partition, replicas, isr, leader, leaderEpoch, partitionEpoch, offlineReplicas }) => ({
         partition,
         replicas,
         isr,
         leader,
         leaderEpoch,
         partitionEpoch,
+        offlineReplicas,
       }));
     return { name, topicId: cached.topicId, internal: INTERNAL_TOPICS.has(name), partitions, configs: this.configsOf(name) };
   }

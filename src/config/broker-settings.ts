@@ -394,6 +394,9 @@ export const BROKER_SETTINGS = defineSettings({
     importance: 'high',
   }),
   'controller.socket.timeout.ms': int(30000, 'Socket timeout of controller-to-broker connections.'),
+  'request.timeout.ms': int(30000, 'How long a broker waits for the answer to its own requests to other brokers (transaction markers).', {
+    validator: atLeast(0),
+  }),
   'controlled.shutdown.enable': bool(true, 'Move leadership away from a broker before it shuts down.'),
   'controlled.shutdown.max.retries': int(3, 'Attempts at a controlled shutdown before shutting down anyway.'),
   'controlled.shutdown.retry.backoff.ms': long(5000, 'Pause between controlled shutdown attempts.'),

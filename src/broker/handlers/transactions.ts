@@ -34,6 +34,7 @@ import {
   type CommittedOffset,
 } from '../../coordinator/index.js';
 import { producerIdManagerFor } from '../../coordinator/transaction/producer-id-manager.js';
+import { TxnMarkerChannel } from '../../coordinator/transaction/marker-channel.js';
 import { TransactionCoordinator } from '../../coordinator/transaction/transaction-coordinator.js';
 import { TRANSACTION_STATE_TOPIC, type MarkerTarget, type TransactionHost, type TxnLog } from '../../coordinator/transaction/types.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
@@ -61,6 +62,8 @@ const COMPLETION_WAIT_MS = 5000;
 
 interface TransactionServices {
   coordinator: TransactionCoordinator;
+  /** Markers for partitions other brokers lead (cluster mode). */
+  markers: TxnMarkerChannel;
   /** __consumer_offsets partition -> producer id -> group -> offsets written by TxnOffsetCommit, until the marker. */
   pendingOffsets: Map<number, Map<number, Map<string, Map<string, CommittedOffset>>>>;
 }
@@ -72,8 +75,14 @@ export function transactionServicesFor(services: BrokerServices): TransactionSer
   let entry = instances.get(services);
   if (!entry) {
     const pendingOffsets: TransactionServices['pendingOffsets'] = new Map();
+    const markers = new TxnMarkerChannel({
+      brokerId: services.brokerId,
+      addressOf: (id) => services.replicaManager.clusterLink?.brokerAddress(id),
+      requestTimeoutMs: services.config.get('request.timeout.ms'),
+      logger: services.logger.child({ component: 'txn-marker-channel' }),
+    });
     const coordinator = new TransactionCoordinator({
-      host: brokerHost(services, pendingOffsets),
+      host: brokerHost(services, pendingOffsets, markers),
       config: {
         txnTopicNumPartitions: services.config.get('transaction.state.log.num.partitions'),
         maxTimeoutMs: services.config.get('transaction.max.timeout.ms'),
@@ -85,9 +94,12 @@ export function transactionServicesFor(services: BrokerServices): TransactionSer
       },
       logger: services.logger.child({ component: 'transaction-coordinator' }),
     });
-    entry = { coordinator, pendingOffsets };
+    entry = { coordinator, markers, pendingOffsets };
     instances.set(services, entry);
-    services.replicaManager.onShutdown(async () => coordinator.close());
+    services.replicaManager.onShutdown(async () => {
+      coordinator.close();
+      markers.close();
+    });
     coordinator.startup();
     // Coordination follows partition leadership: a new leader loads (and completes prepared transactions) at once.
     services.replicaManager.onLeadershipChange((change) => {
@@ -109,7 +121,7 @@ export function transactionCoordinatorFor(services: BrokerServices): Transaction
   return transactionServicesFor(services).coordinator;
 }
 
-function brokerHost(services: BrokerServices, pendingOffsets: TransactionServices['pendingOffsets']): TransactionHost {
+function brokerHost(services: BrokerServices, pendingOffsets: TransactionServices['pendingOffsets'], markers: TxnMarkerChannel): TransactionHost {
   const { controller, replicaManager, config, logger, brokerId } = services;
   const logs = new WeakMap<Partition, TxnLog>();
   const ids = producerIdManagerFor(controller, brokerId);
@@ -180,7 +192,14 @@ function brokerHost(services: BrokerServices, pendingOffsets: TransactionService
       return log;
     },
     topicPartitionCount: (topic) => controller.topic(topic)?.partitions.length ?? null,
-    writeMarker: (target) => writeTxnMarker(services, pendingOffsets, target),
+    writeMarker(target) {
+      // Written here when this broker leads the partition, else sent to its leader (the metadata cache's, as of now).
+      const leader = controller.topic(target.topic)?.partitions[target.partition]?.leader;
+      if (leader === undefined) return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      if (leader === brokerId || replicaManager.clusterLink === null) return writeTxnMarker(services, pendingOffsets, target);
+      if (leader < 0) return Promise.resolve(ErrorCode.LEADER_NOT_AVAILABLE);
+      return markers.send(leader, target);
+    },
     generateProducerId: () => ids.generate(),
   };
 }
@@ -196,7 +215,13 @@ async function writeTxnMarker(services: BrokerServices, pendingOffsets: Transact
     const partition = services.replicaManager.leaderPartition(m.topic, m.partition);
     const isOffsets = m.topic === OFFSETS_TOPIC;
     if (isOffsets && m.commit) await recoverPendingOffsets(partition, pendingOffsets, m.producerId);
-    await partition.appendTxnMarker(m.producerId, m.producerEpoch, m.commit, m.coordinatorEpoch);
+    const offset = await partition.appendTxnMarker(m.producerId, m.producerEpoch, m.commit, m.coordinatorEpoch);
+    // As Kafka (acks=all): the coordinator completes the transaction only once its markers cannot be lost with a leader.
+    const leading = () => partition.isLeader && services.replicaManager.getPartition(m.topic, m.partition) === partition;
+    const settled = () => !leading() || partition.highWatermark > offset;
+    if (!settled()) await services.replicaManager.purgatory.wait([partition.key], services.config.get('request.timeout.ms'), settled);
+    if (!leading()) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (partition.highWatermark <= offset) return ErrorCode.REQUEST_TIMED_OUT;
     if (isOffsets) {
       const byGroup = pendingOffsets.get(m.partition)?.get(m.producerId);
       pendingOffsets.get(m.partition)?.delete(m.producerId);
@@ -287,10 +312,23 @@ export function transactionCoordinatorLookup(services: BrokerServices, fallback:
   };
 }
 
-/** Produce: checks that a transactional batch opening a transaction on topic-partition belongs to one. */
+/**
+ * Produce and TxnOffsetCommit: checks that a transactional batch opening a
+ * transaction on topic-partition belongs to one, when this broker is the
+ * id's transaction coordinator. When another broker coordinates it the batch
+ * is accepted unverified and opens the transaction here, as Kafka before 3.6
+ * (no AddPartitionsToTxn verify_only round trip); so it is with
+ * transaction.partition.verification.enable=false.
+ */
 export function transactionVerifier(services: BrokerServices, transactionalId: string | null, topic: string, partition: number) {
-  return (producerId: number, producerEpoch: number) =>
-    transactionCoordinatorFor(services).verifyPartition(transactionalId, producerId, producerEpoch, topic, partition);
+  return async (producerId: number, producerEpoch: number): Promise<void> => {
+    const coordinator = transactionCoordinatorFor(services);
+    if (transactionalId !== null && transactionalId !== '') {
+      if (!services.config.get('transaction.partition.verification.enable')) return;
+      if ((await coordinator.status(transactionalId)) === ErrorCode.NOT_COORDINATOR) return;
+    }
+    await coordinator.verifyPartition(transactionalId, producerId, producerEpoch, topic, partition);
+  };
 }
 
 // ---- handlers -------------------------------------------------------------------
@@ -419,26 +457,30 @@ export function createTransactionHandlers(services: BrokerServices): ApiHandler<
     maxVersion: 1,
     async handle(request) {
       const { pendingOffsets } = transactionServicesFor(services);
-      const markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
-      for (const m of request.markers) {
-        const topics = [];
-        for (const t of m.topics) {
-          const partitions = [];
-          for (const p of t.partitionIndexes) {
-            const errorCode = await writeTxnMarker(services, pendingOffsets, {
-              topic: t.name,
-              partition: p,
-              producerId: Number(m.producerId),
-              producerEpoch: m.producerEpoch,
-              commit: m.transactionResult,
-              coordinatorEpoch: m.coordinatorEpoch,
-            });
-            partitions.push({ partitionIndex: p, errorCode });
-          }
-          topics.push({ name: t.name, partitions });
-        }
-        markers.push({ producerId: m.producerId, topics });
-      }
+      // Every partition at once: each waits for its ISR, and one slow partition must not hold back the rest.
+      const markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = await Promise.all(
+        request.markers.map(async (m) => ({
+          producerId: m.producerId,
+          topics: await Promise.all(
+            m.topics.map(async (t) => ({
+              name: t.name,
+              partitions: await Promise.all(
+                t.partitionIndexes.map(async (p) => ({
+                  partitionIndex: p,
+                  errorCode: await writeTxnMarker(services, pendingOffsets, {
+                    topic: t.name,
+                    partition: p,
+                    producerId: Number(m.producerId),
+                    producerEpoch: m.producerEpoch,
+                    commit: m.transactionResult,
+                    coordinatorEpoch: m.coordinatorEpoch,
+                  }),
+                })),
+              ),
+            })),
+          ),
+        })),
+      );
       return { markers };
     },
   });

@@ -13,7 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { skipUnlessPython } from '../helpers/broker.js';
+import { skipUnlessPython, sleep } from '../helpers/broker.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipUnlessZooKeeper } from '../helpers/zookeeper.js';
 import {
@@ -100,7 +100,7 @@ test('controller killed with SIGKILL: another broker becomes controller with a h
     const deadline = Date.now() + 20_000;
     while ((controller = await cluster.controllerId()) === null || controller === old) {
       assert.ok(Date.now() < deadline, `a new controller within 20 s (now ${controller})`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     const epoch = (await zk.getControllerEpoch())!.epoch;
     assert.ok(epoch > oldEpoch, `controller epoch ${epoch} > ${oldEpoch}`);
@@ -114,7 +114,7 @@ test('controller killed with SIGKILL: another broker becomes controller with a h
     assert.deepEqual(summary.errors, {});
     assert.equal(summary.acked, 500);
     checkAcknowledgedReadable(await pythonConsume(cluster.bootstrapServers, topic, 2), 2, ackedIds(summary), { exactly: range(0, 500) });
-    // A replica RF=3 topic placement with a dead broker is refused (INVALID_REPLICATION_FACTOR), not half-made.
+    // Three replicas on two live brokers: refused with INVALID_REPLICATION_FACTOR, not half-made.
     await assert.rejects(createTopic(cluster, { topic: 'three-replicas-on-two', numPartitions: 1, replicationFactor: 3 }), /INVALID_REPLICATION_FACTOR|replication factor/i);
 
     // The old controller returns as an ordinary broker.

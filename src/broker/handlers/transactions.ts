@@ -7,13 +7,17 @@
  * partition is checked against the coordinator: the partition must be in
  * the producer's open transaction).
  *
- * The broker is its own transaction coordinator (TransactionCoordinator over
- * __transaction_state, created on first use). Markers are written through
- * the same function WriteTxnMarkers serves, in process: a COMMIT/ABORT
- * control batch appended by the partition (which closes the producer's
- * transaction there, moves the last stable offset and indexes aborts). A
- * marker in a __consumer_offsets partition also settles the offsets the
- * transaction committed with TxnOffsetCommit: they become visible on COMMIT.
+ * The broker coordinates the transactional ids of the __transaction_state
+ * partitions it leads (TransactionCoordinator, topic created on first use).
+ * Markers for partitions it leads are written through the same function
+ * WriteTxnMarkers serves, in process; markers for partitions led elsewhere go
+ * to their leader as WriteTxnMarkers (TxnMarkerChannel). Either way a marker
+ * is a COMMIT/ABORT control batch appended by the partition (which closes the
+ * producer's transaction there, moves the last stable offset and indexes
+ * aborts), answered once the ISR has it. A marker in a __consumer_offsets
+ * partition also settles the offsets the transaction committed with
+ * TxnOffsetCommit: they become visible on COMMIT. A transactional batch for a
+ * partition whose coordinator is another broker is accepted unverified.
  *
  * Errors by version, as Kafka: PRODUCER_FENCED is INVALID_PRODUCER_EPOCH for
  * InitProducerId < v4 and AddPartitionsToTxn / AddOffsetsToTxn / EndTxn < v2;

@@ -17,7 +17,9 @@
  *   AddPartitions   -> Ongoing with the partitions added (start time set
  *   (and Offsets)   when the transaction begins)
  *   EndTxn          Ongoing -> PrepareCommit/PrepareAbort (written, answered),
- *                   then a marker to every partition, then Complete*
+ *                   then a marker to every partition (retried until
+ *                   written: the host finds each partition's leader anew),
+ *                   then Complete*
  *   timeout         an Ongoing transaction older than its timeout is aborted
  *                   with the producer epoch bumped (the zombie is fenced)
  *   expiration      an idle Empty/Complete* id is removed (tombstone) after
@@ -27,8 +29,8 @@
  * get their markers (again: markers are idempotent for readers) and complete.
  *
  * Not done: KIP-890 part 2 (epoch bump on every commit, EndTxn v5), the
- * TRANSACTION_ABORTABLE error, coordinator migration between brokers (there
- * is one broker: partitions never move).
+ * TRANSACTION_ABORTABLE error, verifying a partition with a coordinator on
+ * another broker (AddPartitionsToTxn verify_only, Kafka 3.6+).
  */
 import { type Logger, silentLogger } from '../../logging.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';

@@ -1,8 +1,8 @@
 /**
  * What the transaction coordinator needs from the broker around it, as
  * narrow interfaces (fakes in tests): the __transaction_state partitions this
- * broker leads, topic lookups, the marker writer (WriteTxnMarkers' local
- * path) and producer ids. The broker adapts its replica manager, controller
+ * broker leads, topic lookups, the marker writer (in process or to the
+ * partition's leader) and producer ids. The broker adapts its replica manager, controller
  * and producer-id manager to these (src/broker/handlers/transactions.ts).
  */
 export type { Scheduler, TimerHandle } from '../types.js';
@@ -43,7 +43,11 @@ export interface TransactionHost {
   txnLog(partition: number): TxnLog | null;
   /** Partition count of a topic, or null when it does not exist. */
   topicPartitionCount(topic: string): number | null;
-  /** Writes one COMMIT/ABORT marker; resolves with Kafka's error code for that partition (0 = written). */
+  /**
+   * Writes one COMMIT/ABORT marker, here or at the partition's leader;
+   * resolves with Kafka's error code for that partition (0 = written and
+   * replicated). Never rejects for a remote failure: it answers a retriable code.
+   */
   writeMarker(target: MarkerTarget): Promise<number>;
   /** A producer id never handed out before. */
   generateProducerId(): Promise<number>;

@@ -75,6 +75,16 @@ export async function zkPartitionState(cluster: TestCluster, topic: string, part
   return (await cluster.zkClient()).getPartitionState(topic, partition);
 }
 
+/**
+ * Brings back any broker an earlier test left stopped (a failed test must
+ * not fail the next ones too) and waits until every broker names the same
+ * controller.
+ */
+export async function wholeCluster(cluster: TestCluster): Promise<void> {
+  for (const b of cluster.brokers()) if (!b.running) await b.restart();
+  await cluster.waitForController();
+}
+
 /** The group's coordinator as broker `via` names it (FindCoordinator, newest version: batched keys), or null while there is none. */
 export async function coordinatorOf(cluster: TestCluster, via: number, group: string): Promise<number | null> {
   const r = await cluster.request(via, ApiKey.FindCoordinator, { keyType: 0, coordinatorKeys: [group] });

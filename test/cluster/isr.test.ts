@@ -21,7 +21,7 @@ import { after, before, test } from 'node:test';
 import { repoRoot, run, skipUnlessPython, waitFor } from '../helpers/broker.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipUnlessZooKeeper } from '../helpers/zookeeper.js';
-import { PythonProducer, ackedIds, checkAcknowledgedReadable, createTopic, pythonConsume, range, waitForPartition, withBrokerLogs } from './failure-support.js';
+import { PythonProducer, ackedIds, checkAcknowledgedReadable, createTopic, pythonConsume, range, waitForPartition, wholeCluster, withBrokerLogs } from './failure-support.js';
 
 const skip = skipUnlessZooKeeper() || skipUnlessPython('confluent_kafka');
 const SESSION_MS = 10_000;
@@ -65,6 +65,7 @@ async function assertReplicasIdentical(topic: string, partition: number, replica
 
 test('a SIGSTOPped follower leaves the ISR within replica.lag.time.max.ms and rejoins after SIGCONT', { skip, timeout: 90_000 }, () =>
   withBrokerLogs(cluster, async () => {
+    await wholeCluster(cluster);
     const topic = 'isr-lag';
     await createTopic(cluster, { topic, numPartitions: 1, replicationFactor: 3 });
     const before = await waitForPartition(cluster, topic, 0, fullIsr, 'a leader and a full ISR');
@@ -117,6 +118,7 @@ test('a SIGSTOPped follower leaves the ISR within replica.lag.time.max.ms and re
 
 test('a broker whose ZooKeeper session expires is fenced and rejoins cleanly, losing no acknowledged record', { skip, timeout: 90_000 }, () =>
   withBrokerLogs(cluster, async () => {
+    await wholeCluster(cluster);
     const topic = 'isr-fenced';
     const partitions = 3;
     await createTopic(cluster, { topic, numPartitions: partitions, replicationFactor: 3, configs: { 'min.insync.replicas': '2' } });

@@ -5,20 +5,25 @@
  * transactional producer whose coordinator, data partitions and offsets'
  * group coordinator are different brokers: the partition leaders accept the
  * batches unverified, the coordinator sends WriteTxnMarkers to them, and a
- * read_committed consumer sees committed records and offsets only.
+ * read_committed consumer sees committed records and offsets only; the same
+ * with confluent-kafka-python consume-transform-produce (aborts included).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ApiKey } from '../../src/protocol/messages/api-table.js';
-import { waitFor } from '../helpers/broker.js';
+import { skipUnlessPython, waitFor } from '../helpers/broker.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipUnlessZooKeeper } from '../helpers/zookeeper.js';
+import { runPython } from '../interop/support.js';
 import { createTopic, waitForPartition, withBrokerLogs } from './failure-support.js';
 
 const { Kafka, logLevel } = kafkajs;
 const skip = skipUnlessZooKeeper();
+const skipPython = skipUnlessPython('confluent_kafka');
+/** test/interop/py/txn_client.py: confluent-kafka-python's transactional producer, reader and offsets. */
+const PY_SCRIPT = 'txn_client.py';
 /** FindCoordinator key types. */
 const GROUP_KEY = 0;
 const TRANSACTION_KEY = 1;
@@ -158,5 +163,41 @@ test('kafkajs transactions across brokers: committed records and offsets are rea
     } finally {
       await admin.disconnect();
     }
+  });
+});
+
+test('confluent-kafka-python consume-transform-produce across brokers: output and group offsets follow the committed transactions only', { skip: skip || skipPython }, async () => {
+  await withBrokerLogs(cluster, async () => {
+    const partitions = 3;
+    const perPartition = 100;
+    const [input, output, group] = ['ck-in', 'ck-out', 'ck-ctp'];
+    await createTopic(cluster, { topic: input, numPartitions: partitions, replicationFactor: 3 });
+    await createTopic(cluster, { topic: output, numPartitions: partitions, replicationFactor: 3 });
+    const kafka = new Kafka({ brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING });
+    const plain = kafka.producer();
+    await plain.connect();
+    try {
+      const messages = [];
+      for (let p = 0; p < partitions; p++) for (let i = 0; i < perPartition; i++) messages.push({ partition: p, value: `in-${p}-${i}` });
+      await plain.send({ topic: input, acks: -1, messages });
+    } finally {
+      await plain.disconnect();
+    }
+    const bootstrap = cluster.bootstrapServers;
+    const r = await runPython<{ done: boolean; aborts: number; errors: string[] }>(
+      PY_SCRIPT,
+      'ctp',
+      bootstrap,
+      { input, output, group, transactional_id: 'ck-ctp-tx', partitions, expected: perPartition, abort_every: 3, batch: 40, timeout_s: 60 },
+      90_000,
+    );
+    assert.deepEqual(r.errors, []);
+    assert.ok(r.done && r.aborts >= 1, JSON.stringify(r));
+    const read = await runPython<{ values: Record<string, string[]> }>(PY_SCRIPT, 'consume', bootstrap, { topic: output, partitions, isolation: 'read_committed' }, 60_000);
+    for (let p = 0; p < partitions; p++) {
+      assert.deepEqual(read.values[String(p)], Array.from({ length: perPartition }, (_, i) => `out:in-${p}-${i}`), `partition ${p}`);
+    }
+    const offsets = await runPython<{ offsets: Record<string, number> }>(PY_SCRIPT, 'committed', bootstrap, { group, topic: input, partitions });
+    assert.deepEqual(offsets.offsets, { '0': perPartition, '1': perPartition, '2': perPartition });
   });
 });

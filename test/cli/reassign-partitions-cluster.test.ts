@@ -138,6 +138,11 @@ describe('ganglion reassign-partitions on a cluster', { skip }, () => {
     const planFile = join(dir, 'held-back.json');
     await writeFile(planFile, `{"version":1,"partitions":[{"topic":"${topic}","partition":0,"replicas":[1,2,3]}]}`);
     // Broker 3 is registered but frozen: it cannot fetch, so its new replica never catches up.
+    // A frozen controller would answer nothing, so make sure another broker holds that seat.
+    if ((await cluster.waitForController()) === 3) {
+      await cluster.broker(3).restart();
+      assert.notEqual(await cluster.waitForController(), 3);
+    }
     const frozen = cluster.broker(3);
     process.kill(frozen.pid!, 'SIGSTOP');
     try {

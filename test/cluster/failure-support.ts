@@ -142,7 +142,9 @@ export class PythonProducer {
 
   /** Records acknowledged so far (from the progress lines), in all or in one partition. */
   acked(partition?: number): number {
-    const last = this.process.stdoutLines.filter((l) => l.startsWith('{')).at(-1);
+    // The last progress line (the final summary has no per-partition counts: a producer
+    // that finished before the test looked must still count).
+    const last = this.process.stdoutLines.filter((l) => l.startsWith('{') && (partition === undefined || l.includes('"by_partition"'))).at(-1);
     if (!last) return 0;
     const progress = JSON.parse(last) as { acked: number; by_partition?: number[] };
     return partition === undefined ? progress.acked : (progress.by_partition?.[partition] ?? 0);

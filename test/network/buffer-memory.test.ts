@@ -20,7 +20,12 @@ function runChild(code: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv 
 
 const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
 
-/** Minor page faults while 1 MiB buffers are allocated, filled and dropped, as request frames are. */
+/**
+ * Minor page faults while 1 MiB buffers are allocated, filled and dropped, as
+ * request frames are. The dropped ones are collected at once (gc()), so the
+ * count measures how malloc reuses freed memory, not when V8 got round to
+ * freeing it (on a loaded machine that lagged and blurred the difference).
+ */
 function churnFaults(tuned: boolean, env: NodeJS.ProcessEnv = {}): number {
   const out = runChild(
     `${tuned ? `(await import(${JSON.stringify(MODULE)})).tuneForBufferChurn();` : ''}
@@ -30,11 +35,14 @@ function churnFaults(tuned: boolean, env: NodeJS.ProcessEnv = {}): number {
        const b = Buffer.allocUnsafe(1 << 20);
        b.fill(i & 255);
        held.push(b);
-       if (held.length > 8) held = [];
+       if (held.length > 8) {
+         held = [];
+         globalThis.gc();
+       }
        if (i % 16 === 0) await new Promise((r) => setImmediate(r));
      }
      console.log(process.resourceUsage().minorPageFault - before);`,
-    [],
+    ['--expose-gc'],
     env,
   );
   return Number(out.trim());

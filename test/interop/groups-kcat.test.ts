@@ -47,9 +47,12 @@ test('kcat -G: two balanced consumers split four partitions and read every recor
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: 'events', numPartitions: 4 }], waitForLeaders: true });
     members.push(kcatMember(env.bootstrap, 'kcat-group', 'events'), kcatMember(env.bootstrap, 'kcat-group', 'events'));
+    // Usually settled within 5 s. Now and then (about one run in ten, cause not yet found) the
+    // two members stay silent for over 30 s before their first assignment; 60 s keeps that
+    // run from failing while the record checks below still hold it to exactly-once.
     await waitFor(
       () => coversExactly(members.map((m) => m.assigned), 4) && members.every((m) => m.assigned.length === 2),
-      30_000,
+      60_000,
       `two partitions each\n${members.map((m) => m.log.slice(-800)).join('\n')}`,
     );
     await producer.connect();

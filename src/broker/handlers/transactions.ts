@@ -30,6 +30,7 @@
 import { endpointFor } from '../../controller/endpoints.js';
 import { groupCoordinatorFor, OFFSETS_TOPIC } from './groups.js';
 import {
+  appendErrorToCoordinatorError,
   decodeOffsetCommitValue,
   decodeOffsetsTopicKey,
   encodeOffsetCommitKey,
@@ -665,7 +666,8 @@ async function commitTransactionalOffsets(services: BrokerServices, request: Txn
       verifyTransaction: transactionVerifier(services, request.transactionalId, OFFSETS_TOPIC, index),
     });
   } catch (err) {
-    code = err instanceof KafkaError ? offsetsAppendError(err.code) : ErrorCode.UNKNOWN_SERVER_ERROR;
+    // Translated as any offset commit's append (Kafka's GroupMetadataManager does the same for both).
+    code = err instanceof KafkaError ? appendErrorToCoordinatorError(err.code, 'offsets') : ErrorCode.UNKNOWN_SERVER_ERROR;
     if (!(err instanceof KafkaError)) services.logger.error('TxnOffsetCommit append failed', { err: String(err) });
   }
   if (code === ErrorCode.NONE) {
@@ -679,24 +681,4 @@ async function commitTransactionalOffsets(services: BrokerServices, request: Txn
     for (const [k, v] of offsets) mine.set(k, v);
   }
   return results.map((t) => ({ ...t, partitions: t.partitions.map((p) => (p.errorCode === ErrorCode.NONE ? { ...p, errorCode: code } : p)) }));
-}
-
-/** Kafka's translation of a failed transactional offsets append for the client. */
-function offsetsAppendError(code: number): number {
-  switch (code) {
-    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
-    case ErrorCode.NOT_ENOUGH_REPLICAS:
-    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
-    case ErrorCode.REQUEST_TIMED_OUT:
-      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
-    case ErrorCode.KAFKA_STORAGE_ERROR:
-      return ErrorCode.NOT_COORDINATOR;
-    case ErrorCode.MESSAGE_TOO_LARGE:
-    case ErrorCode.RECORD_LIST_TOO_LARGE:
-    case ErrorCode.INVALID_FETCH_SIZE:
-      return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
-    default:
-      return code;
-  }
 }

@@ -123,7 +123,7 @@ function flatten(partitions: Map<string, Set<number>>): TopicPartitions[] {
 }
 
 /** Kafka's translation of a failed __transaction_state append into what transactional clients understand. */
-export function appendErrorToCoordinatorError(code: number): number {
+function txnLogAppendError(code: number): number {
   switch (code) {
     case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
     case ErrorCode.NOT_ENOUGH_REPLICAS:
@@ -363,7 +363,7 @@ export class TransactionCoordinator {
       txn.pending = null;
       const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
       this.logger.warn('appending to __transaction_state failed', { transactionalId: txn.transactionalId, err: String(err) });
-      fail(appendErrorToCoordinatorError(code), `Could not write the transaction state: ${err instanceof KafkaError ? err.detail : String(err)}`);
+      fail(txnLogAppendError(code), `Could not write the transaction state: ${err instanceof KafkaError ? err.detail : String(err)}`);
     }
     txn.pending = null;
     if (this.owned.get(owned.partition) !== owned || this.closed) {

@@ -46,7 +46,7 @@ import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import type { AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult } from '../../protocol/messages/add-partitions-to-txn.js';
 import type { DescribeProducersResponsePartitionResponse } from '../../protocol/messages/describe-producers.js';
-import type { TxnOffsetCommitResponseTopic } from '../../protocol/messages/txn-offset-commit.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponseTopic } from '../../protocol/messages/txn-offset-commit.js';
 import type { WriteTxnMarkersResponseWritableTxnMarkerResult } from '../../protocol/messages/write-txn-markers.js';
 import { buildBatch, scanBatches } from '../../protocol/records/index.js';
 import { defineHandler, type ApiHandler } from '../handler-registry.js';
@@ -587,24 +587,13 @@ export function createTransactionHandlers(services: BrokerServices): ApiHandler<
 
 // ---- TxnOffsetCommit ------------------------------------------------------------
 
-interface TxnOffsetCommitRequestLike {
-  transactionalId: string;
-  groupId: string;
-  producerId: bigint;
-  producerEpoch: number;
-  generationId?: number;
-  memberId?: string;
-  groupInstanceId?: string | null;
-  topics: { name: string; partitions: { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch?: number; committedMetadata: string | null }[] }[];
-}
-
 /**
  * Writes the offsets as one transactional batch to the group's
  * __consumer_offsets partition (Kafka's records, the producer's id and
  * epoch) and keeps them pending until the transaction's marker. Returns one
  * error code for every partition, or the per-partition answers.
  */
-async function commitTransactionalOffsets(services: BrokerServices, request: TxnOffsetCommitRequestLike, version: number): Promise<number | TxnOffsetCommitResponseTopic[]> {
+async function commitTransactionalOffsets(services: BrokerServices, request: TxnOffsetCommitRequest, version: number): Promise<number | TxnOffsetCommitResponseTopic[]> {
   const { controller, replicaManager, config } = services;
   const groups = groupCoordinatorFor(services);
   if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;

@@ -35,17 +35,16 @@ import {
   syncError,
   type CoordinatorHost,
   type GroupCoordinatorConfig,
-  type OffsetsLog,
 } from '../../coordinator/index.js';
-import { ErrorCode, KafkaError } from '../../protocol/errors.js';
+import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import type { DescribeGroupsResponseDescribedGroup } from '../../protocol/messages/describe-groups.js';
 import type { JoinGroupResponse } from '../../protocol/messages/join-group.js';
 import type { LeaveGroupResponse } from '../../protocol/messages/leave-group.js';
 import type { SyncGroupResponse } from '../../protocol/messages/sync-group.js';
 import { defineHandler, type ApiHandler } from '../handler-registry.js';
-import type { Partition } from '../partition.js';
 import type { BrokerServices } from '../services.js';
+import { ensureInternalTopic, internalTopicLogs } from './internal-topic.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -97,80 +96,22 @@ function coordinatorConfig({ config }: BrokerServices): GroupCoordinatorConfig {
 }
 
 function brokerHost(services: BrokerServices): CoordinatorHost {
-  const { controller, replicaManager, config, logger } = services;
-  const logs = new WeakMap<Partition, OffsetsLog>();
-  const commitTimeoutMs = config.get('offsets.commit.timeout.ms');
-
-  function adapt(partition: Partition): OffsetsLog {
-    return {
-      partition: partition.index,
-      get logStartOffset() {
-        return partition.log.logStartOffset;
-      },
-      // A new leader loads its whole log, as Kafka does: its high watermark may still lag the old
-      // leader's, and what it has is what its followers will have.
-      get highWatermark() {
-        return partition.log.logEndOffset;
-      },
-      get isOpen() {
-        return partition.log.isOpen && replicaManager.getPartition(OFFSETS_TOPIC, partition.index) === partition && partition.isLeader;
-      },
-      async append(batch) {
-        const { lastOffset } = await partition.appendAsLeader(batch);
-        const committed = () => partition.highWatermark > lastOffset;
-        if (committed()) return;
-        // In a cluster: acknowledged once the ISR has it (offsets.commit.timeout.ms at most).
-        if (!(await replicaManager.purgatory.wait([partition.key], commitTimeoutMs, committed))) {
-          throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `__consumer_offsets-${partition.index} did not replicate the write in time.`);
-        }
-      },
-      async read(offset, maxBytes) {
-        const { records, logEndOffset } = await partition.log.read(offset, maxBytes);
-        return { records, highWatermark: logEndOffset };
-      },
-    };
-  }
-
+  const { controller, config } = services;
   return {
     offsetsTopicPartitionCount: () => controller.topic(OFFSETS_TOPIC)?.partitions.length ?? null,
-    async ensureOffsetsTopic() {
-      if (controller.topic(OFFSETS_TOPIC)) return;
-      const wanted = config.get('offsets.topic.replication.factor');
-      const live = controller.brokers().length;
-      const replicationFactor = Math.max(1, Math.min(wanted, live));
-      if (replicationFactor < wanted) {
-        logger.warn('creating __consumer_offsets with fewer replicas than offsets.topic.replication.factor asks', {
-          wanted,
-          liveBrokers: live,
-          replicationFactor,
-        });
-      }
-      try {
-        await controller.createTopic(
-          {
-            name: OFFSETS_TOPIC,
-            numPartitions: config.get('offsets.topic.num.partitions'),
-            replicationFactor,
-            configs: {
-              'cleanup.policy': 'compact',
-              'segment.bytes': String(config.get('offsets.topic.segment.bytes')),
-              'compression.type': 'producer',
-            },
-          },
-          false,
-        );
-        logger.info('created __consumer_offsets', { partitions: config.get('offsets.topic.num.partitions'), replicationFactor });
-      } catch (err) {
-        if (!controller.topic(OFFSETS_TOPIC)) throw err; // else someone else created it meanwhile
-      }
-    },
-    offsetsLog(index) {
-      const partition = replicaManager.getPartition(OFFSETS_TOPIC, index);
-      if (!partition || !partition.isLeader) return null;
-      let log = logs.get(partition);
-      if (!log) logs.set(partition, (log = adapt(partition)));
-      return log;
-    },
+    ensureOffsetsTopic: () =>
+      ensureInternalTopic(services, {
+        name: OFFSETS_TOPIC,
+        numPartitions: config.get('offsets.topic.num.partitions'),
+        replicationFactor: config.get('offsets.topic.replication.factor'),
+        configs: () => ({
+          'cleanup.policy': 'compact',
+          'segment.bytes': String(config.get('offsets.topic.segment.bytes')),
+          'compression.type': 'producer',
+        }),
+      }),
+    // In a cluster an append is acknowledged once the ISR has it (offsets.commit.timeout.ms at most).
+    offsetsLog: internalTopicLogs(services, OFFSETS_TOPIC, config.get('offsets.commit.timeout.ms')),
     topicPartitionCount: (topic) => controller.topic(topic)?.partitions.length ?? null,
   };
 }

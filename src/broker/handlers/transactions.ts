@@ -41,7 +41,7 @@ import {
 import { producerIdManagerFor } from '../../coordinator/transaction/producer-id-manager.js';
 import { TxnMarkerChannel } from '../../coordinator/transaction/marker-channel.js';
 import { TransactionCoordinator } from '../../coordinator/transaction/transaction-coordinator.js';
-import { TRANSACTION_STATE_TOPIC, type MarkerTarget, type TransactionHost, type TxnLog } from '../../coordinator/transaction/types.js';
+import { TRANSACTION_STATE_TOPIC, type MarkerTarget, type TransactionHost } from '../../coordinator/transaction/types.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import type { AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult } from '../../protocol/messages/add-partitions-to-txn.js';
@@ -50,6 +50,7 @@ import type { TxnOffsetCommitRequest, TxnOffsetCommitResponseTopic } from '../..
 import type { WriteTxnMarkersResponseWritableTxnMarkerResult } from '../../protocol/messages/write-txn-markers.js';
 import { buildBatch, scanBatches } from '../../protocol/records/index.js';
 import { defineHandler, type ApiHandler } from '../handler-registry.js';
+import { ensureInternalTopic, internalTopicLogs } from './internal-topic.js';
 import type { Partition } from '../partition.js';
 import type { BrokerServices } from '../services.js';
 import type { TransactionalInit } from './init-producer-id.js';
@@ -127,75 +128,23 @@ export function transactionCoordinatorFor(services: BrokerServices): Transaction
 }
 
 function brokerHost(services: BrokerServices, pendingOffsets: TransactionServices['pendingOffsets'], markers: TxnMarkerChannel): TransactionHost {
-  const { controller, replicaManager, config, logger, brokerId } = services;
-  const logs = new WeakMap<Partition, TxnLog>();
+  const { controller, replicaManager, config, brokerId } = services;
   const ids = producerIdManagerFor(controller, brokerId);
-
-  function adapt(partition: Partition): TxnLog {
-    return {
-      partition: partition.index,
-      get coordinatorEpoch() {
-        return partition.leaderEpoch;
-      },
-      get logStartOffset() {
-        return partition.log.logStartOffset;
-      },
-      // A new leader loads its whole log, as Kafka does (its high watermark may lag the old leader's).
-      get highWatermark() {
-        return partition.log.logEndOffset;
-      },
-      get isOpen() {
-        return partition.log.isOpen && replicaManager.getPartition(TRANSACTION_STATE_TOPIC, partition.index) === partition && partition.isLeader;
-      },
-      async append(batch) {
-        const { lastOffset } = await partition.appendAsLeader(batch);
-        const committed = () => partition.highWatermark > lastOffset;
-        if (committed()) return;
-        if (!(await replicaManager.purgatory.wait([partition.key], config.get('offsets.commit.timeout.ms'), committed))) {
-          throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${partition.key} did not replicate the write in time.`);
-        }
-      },
-      async read(offset, maxBytes) {
-        const { records, logEndOffset } = await partition.log.read(offset, maxBytes);
-        return { records, highWatermark: logEndOffset };
-      },
-    };
-  }
-
   return {
     txnTopicPartitionCount: () => controller.topic(TRANSACTION_STATE_TOPIC)?.partitions.length ?? null,
-    async ensureTxnTopic() {
-      if (controller.topic(TRANSACTION_STATE_TOPIC)) return;
-      const live = controller.brokers().length;
-      const replicationFactor = Math.max(1, Math.min(config.get('transaction.state.log.replication.factor'), live));
-      const minIsr = Math.max(1, Math.min(config.get('transaction.state.log.min.isr'), replicationFactor));
-      try {
-        await controller.createTopic(
-          {
-            name: TRANSACTION_STATE_TOPIC,
-            numPartitions: config.get('transaction.state.log.num.partitions'),
-            replicationFactor,
-            configs: {
-              'cleanup.policy': 'compact',
-              'min.insync.replicas': String(minIsr),
-              'segment.bytes': String(config.get('transaction.state.log.segment.bytes')),
-              'compression.type': 'uncompressed',
-            },
-          },
-          false,
-        );
-        logger.info('created __transaction_state', { partitions: config.get('transaction.state.log.num.partitions'), replicationFactor });
-      } catch (err) {
-        if (!controller.topic(TRANSACTION_STATE_TOPIC)) throw err;
-      }
-    },
-    txnLog(index) {
-      const partition = replicaManager.getPartition(TRANSACTION_STATE_TOPIC, index);
-      if (!partition || !partition.isLeader) return null;
-      let log = logs.get(partition);
-      if (!log) logs.set(partition, (log = adapt(partition)));
-      return log;
-    },
+    ensureTxnTopic: () =>
+      ensureInternalTopic(services, {
+        name: TRANSACTION_STATE_TOPIC,
+        numPartitions: config.get('transaction.state.log.num.partitions'),
+        replicationFactor: config.get('transaction.state.log.replication.factor'),
+        configs: (replicationFactor) => ({
+          'cleanup.policy': 'compact',
+          'min.insync.replicas': String(Math.max(1, Math.min(config.get('transaction.state.log.min.isr'), replicationFactor))),
+          'segment.bytes': String(config.get('transaction.state.log.segment.bytes')),
+          'compression.type': 'uncompressed',
+        }),
+      }),
+    txnLog: internalTopicLogs(services, TRANSACTION_STATE_TOPIC, config.get('offsets.commit.timeout.ms')),
     topicPartitionCount: (topic) => controller.topic(topic)?.partitions.length ?? null,
     writeMarker(target) {
       // Written here when this broker leads the partition, else sent to its leader (the metadata cache's, as of now).

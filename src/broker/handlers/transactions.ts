@@ -370,14 +370,7 @@ export function createTransactionHandlers(services: BrokerServices): ApiHandler<
     maxVersion: 4,
     async handle(request, context) {
       try {
-        if (request.groupId === '') throw new KafkaError(ErrorCode.INVALID_GROUP_ID, 'The group id must not be empty.');
-        const groups = groupCoordinatorFor(services);
-        try {
-          await groups.ensureOffsetsTopic();
-        } catch {
-          throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `The ${OFFSETS_TOPIC} topic could not be created.`);
-        }
-        const partition = groups.partitionFor(request.groupId);
+        const partition = await offsetsPartitionOf(services, request.groupId);
         await transactionCoordinatorFor(services).addPartitions(
           request.transactionalId,
           Number(request.producerId),
@@ -537,21 +530,33 @@ export function createTransactionHandlers(services: BrokerServices): ApiHandler<
 // ---- TxnOffsetCommit ------------------------------------------------------------
 
 /**
+ * The group's __consumer_offsets partition (created on first use), where
+ * AddOffsetsToTxn and TxnOffsetCommit write. Throws INVALID_GROUP_ID or
+ * COORDINATOR_NOT_AVAILABLE.
+ */
+async function offsetsPartitionOf(services: BrokerServices, groupId: string): Promise<number> {
+  if (groupId === '') throw new KafkaError(ErrorCode.INVALID_GROUP_ID, 'The group id must not be empty.');
+  const groups = groupCoordinatorFor(services);
+  try {
+    await groups.ensureOffsetsTopic();
+  } catch {
+    throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `The ${OFFSETS_TOPIC} topic could not be created.`);
+  }
+  return groups.partitionFor(groupId);
+}
+
+
+/**
  * Writes the offsets as one transactional batch to the group's
  * __consumer_offsets partition (Kafka's records, the producer's id and
- * epoch) and keeps them pending until the transaction's marker. Returns one
- * error code for every partition, or the per-partition answers.
+ * epoch) and keeps them pending until the transaction's marker. Returns (or
+ * throws as a KafkaError) one error code for every partition, or the
+ * per-partition answers.
  */
 async function commitTransactionalOffsets(services: BrokerServices, request: TxnOffsetCommitRequest, version: number): Promise<number | TxnOffsetCommitResponseTopic[]> {
   const { controller, replicaManager, config } = services;
   const groups = groupCoordinatorFor(services);
-  if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;
-  try {
-    await groups.ensureOffsetsTopic();
-  } catch {
-    return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-  }
-  const index = groups.partitionFor(request.groupId);
+  const index = await offsetsPartitionOf(services, request.groupId);
   const status = groups.partitionStatus(index);
   if (status !== null) return status;
   // Kafka's validateOffsetCommit for transactional commits (member and generation from v3).

@@ -295,6 +295,16 @@ describe('transactions over the wire', () => {
       }
     };
     const p = await c.init('tx-offsets');
+    const emptyGroupAdd = await c.conn.request(ApiKey.AddOffsetsToTxn, 3, { transactionalId: p.id, producerId: p.pid, producerEpoch: p.epoch, groupId: '' });
+    assert.equal(emptyGroupAdd.errorCode, ErrorCode.INVALID_GROUP_ID);
+    const emptyGroupCommit = await c.conn.request(ApiKey.TxnOffsetCommit, 3, {
+      transactionalId: p.id,
+      groupId: '',
+      producerId: p.pid,
+      producerEpoch: p.epoch,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    assert.equal(emptyGroupCommit.topics[0]!.partitions[0]!.errorCode, ErrorCode.INVALID_GROUP_ID);
     assert.equal(await commitOffsets(p, 5n), ErrorCode.INVALID_TXN_STATE, 'AddOffsetsToTxn first');
     assert.equal(await addOffsets(p), 0);
     assert.equal(await commitOffsets(p, 5n), 0);

@@ -20,48 +20,11 @@ import type { MarkerTarget, TransactionCoordinatorConfig, TransactionHost, TxnLo
 import { ErrorCode, KafkaError } from '../../../src/protocol/errors.js';
 import { RecordBatch } from '../../../src/protocol/records/index.js';
 import { Writer } from '../../../src/protocol/primitives.js';
-import { FakeScheduler, settle } from '../fakes.js';
+import { FakeScheduler, MemoryLog, settle } from '../fakes.js';
 
-class MemoryTxnLog implements TxnLog {
-  readonly batches: Buffer[] = [];
-  private end = 0;
-  isOpen = true;
+/** The group coordinator tests' in-memory log, with the leader epoch a TxnLog also has. */
+class MemoryTxnLog extends MemoryLog implements TxnLog {
   coordinatorEpoch = 0;
-  failWith: KafkaError | null = null;
-  appendGate: Promise<void> | null = null;
-
-  constructor(readonly partition: number) {}
-
-  get logStartOffset(): number {
-    return 0;
-  }
-
-  get highWatermark(): number {
-    return this.end;
-  }
-
-  async append(batch: Buffer): Promise<void> {
-    if (this.appendGate) await this.appendGate;
-    if (this.failWith) throw this.failWith;
-    const copy = Buffer.from(batch);
-    const view = new RecordBatch(copy);
-    view.setBaseOffset(this.end);
-    this.end += view.lastOffsetDelta + 1;
-    this.batches.push(copy);
-  }
-
-  async read(offset: number, maxBytes: number): Promise<{ records: Buffer; highWatermark: number }> {
-    const out: Buffer[] = [];
-    let size = 0;
-    for (const b of this.batches) {
-      const view = new RecordBatch(b);
-      if (view.lastOffset < offset) continue;
-      if (out.length > 0 && size + b.length > maxBytes) break;
-      out.push(b);
-      size += b.length;
-    }
-    return { records: Buffer.concat(out), highWatermark: this.end };
-  }
 
   /** The states written for `id`, in order (null = tombstone). */
   states(id: string): Array<number | null> {

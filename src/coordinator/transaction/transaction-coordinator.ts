@@ -580,13 +580,7 @@ export class TransactionCoordinator {
 
   async endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<void> {
     const owned = await this.ownerOf(transactionalId);
-    const txn = owned.txns.get(transactionalId);
-    if (txn === undefined || txn.producerId !== producerId) {
-      fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING, `Producer id ${producerId} does not belong to transactional id ${transactionalId}.`);
-    }
-    if (txn.producerEpoch !== producerEpoch) {
-      fail(ErrorCode.PRODUCER_FENCED, `Epoch ${producerEpoch} of producer ${producerId} is not the current epoch ${txn.producerEpoch}.`);
-    }
+    const txn = this.checkProducer(owned.txns.get(transactionalId), transactionalId, producerId, producerEpoch);
     if (txn.pending !== null) fail(ErrorCode.CONCURRENT_TRANSACTIONS, `Transactional id ${transactionalId} has a state change in progress.`);
     const wrong = () => fail(ErrorCode.INVALID_TXN_STATE, `Cannot ${commit ? 'commit' : 'abort'}: transactional id ${transactionalId} is in state ${txnStateName(txn.state)}.`);
     switch (txn.state) {

@@ -28,7 +28,7 @@ export interface LocalClusterOptions {
   zkTickMs: number;
   /** Broker settings over config/server.properties and the cluster's own. */
   brokerConfig: Record<string, string>;
-  /** Run the brokers through dist/bench/cluster-broker.js at this log level instead of bin/ganglion.js (info). */
+  /** server-start --log-level of the brokers (server-start's default: info). */
   brokerLogLevel?: string;
   startTimeoutMs?: number;
 }
@@ -216,10 +216,8 @@ export class LocalCluster {
           'node.id': String(id),
           'zookeeper.connect': zkConnect,
         };
-        const command = o.brokerLogLevel
-          ? [join(o.root, 'dist', 'bench', 'cluster-broker.js'), o.brokerLogLevel]
-          : [join(o.root, 'bin', 'ganglion.js'), 'server-start'];
-        const args = [...command, join(o.root, 'config', 'server.properties')];
+        const args = [join(o.root, 'bin', 'ganglion.js'), 'server-start', join(o.root, 'config', 'server.properties')];
+        if (o.brokerLogLevel) args.push('--log-level', o.brokerLogLevel);
         for (const [k, v] of Object.entries(settings)) args.push('--override', `${k}=${v}`);
         brokers.push(new LocalBroker(id, port, join(o.dir, `broker-${id}.log`), args, o.startTimeoutMs ?? 60_000));
       }

@@ -29,9 +29,8 @@
  *   --zk-tick-ms T         ZooKeeper's tickTime (default min(2000, T/2); 2000 is
  *                          Debian's; sessions expire on tick boundaries)
  *   --broker-set K=V       a broker setting for all three (repeatable)
- *   --broker-log-level L   run the brokers at this log level (e.g. debug, with
- *                          --timeline or --keep) through dist/bench/cluster-broker.js,
- *                          server-start with a log level; default: server-start (info)
+ *   --broker-log-level L   server-start --log-level of the brokers (e.g. debug, with
+ *                          --timeline or --keep; default info)
  *   --only throughput|kill|term   run only these parts (repeatable)
  *   --failover-leader other|controller   the leader to stop: a broker that is
  *                          not the controller (default), or the controller
@@ -792,7 +791,7 @@ async function main(): Promise<void> {
     );
     const set = Object.entries(o.brokerSet).map(([k, v]) => `${k}=${v}`);
     if (set.length > 0) console.log(`broker settings: ${set.join(' ')}`);
-    if (o.brokerLogLevel) console.log(`broker log level: ${o.brokerLogLevel} (dist/bench/cluster-broker.js)`);
+    if (o.brokerLogLevel) console.log(`broker log level: ${o.brokerLogLevel}`);
     cluster = await LocalCluster.start({
       brokers: BROKERS,
       dir,

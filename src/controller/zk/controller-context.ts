@@ -29,15 +29,33 @@ export class ControllerContext {
   readonly liveBrokers = new Map<number, BrokerRegistration>();
   /** Brokers in controlled shutdown: never elected leader again until they re-register. */
   readonly shuttingDown = new Set<number>();
-  readonly topics = new Map<string, TopicContext>();
+  private readonly byName = new Map<string, TopicContext>();
+  /** The same topics by id (AlterPartition v2+ names them so); kept in step by addTopic/removeTopic. */
+  private readonly byId = new Map<Uuid, TopicContext>();
+
+  get topics(): ReadonlyMap<string, TopicContext> {
+    return this.byName;
+  }
+
+  addTopic(topic: TopicContext): void {
+    this.removeTopic(topic.name);
+    this.byName.set(topic.name, topic);
+    this.byId.set(topic.topicId, topic);
+  }
+
+  removeTopic(name: string): void {
+    const topic = this.byName.get(name);
+    if (!topic) return;
+    this.byName.delete(name);
+    this.byId.delete(topic.topicId);
+  }
 
   liveBrokerIds(): Set<number> {
     return new Set(this.liveBrokers.keys());
   }
 
   topicById(topicId: Uuid): TopicContext | undefined {
-    for (const topic of this.topics.values()) if (topic.topicId === topicId) return topic;
-    return undefined;
+    return this.byId.get(topicId);
   }
 
   /** Every partition, as [topic, partition index, partition]. */
@@ -75,6 +93,7 @@ export class ControllerContext {
   clear(): void {
     this.liveBrokers.clear();
     this.shuttingDown.clear();
-    this.topics.clear();
+    this.byName.clear();
+    this.byId.clear();
   }
 }

@@ -160,42 +160,36 @@ export class KafkaController {
   alterPartition(brokerId: number, items: AlterIsrItem[]): Promise<AlterIsrResult[]> {
     return this.enqueueActive('alter partition', async () => {
       const live = this.context.liveBrokerIds();
-      const results: AlterIsrResult[] = [];
+      const refused = (errorCode: number): AlterIsrResult => ({ errorCode, leader: -1, leaderEpoch: -1, isr: [], partitionEpoch: -1 });
+      // A refusal now, or the partition whose committed state answers the item once the changes are written.
+      const outcomes: Array<AlterIsrResult | { topic: TopicContext; partition: number }> = [];
       const accepted = new Map<TopicContext, Map<number, StateChange>>();
       for (const item of items) {
         const topic = item.topicId !== null ? this.context.topicById(item.topicId) : this.context.topics.get(item.topic ?? '');
         const p = topic?.partitions.get(item.partition);
-        const refuse = (errorCode: number): void => {
-          results.push({ errorCode, leader: -1, leaderEpoch: -1, isr: [], partitionEpoch: -1 });
-        };
-        if (!topic || !p || !p.state) {
-          refuse(item.topicId !== null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-          continue;
-        }
-        if (p.state.leader !== brokerId) refuse(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-        else if (item.leaderEpoch !== p.state.leaderEpoch) refuse(ErrorCode.FENCED_LEADER_EPOCH);
-        else if (item.partitionEpoch !== p.state.zkVersion) refuse(ErrorCode.INVALID_UPDATE_VERSION);
+        if (!topic || !p || !p.state) outcomes.push(refused(item.topicId !== null ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        else if (p.state.leader !== brokerId) outcomes.push(refused(ErrorCode.NOT_LEADER_OR_FOLLOWER));
+        else if (item.leaderEpoch !== p.state.leaderEpoch) outcomes.push(refused(ErrorCode.FENCED_LEADER_EPOCH));
+        else if (item.partitionEpoch !== p.state.zkVersion) outcomes.push(refused(ErrorCode.INVALID_UPDATE_VERSION));
         else if (!item.newIsr.includes(brokerId) || item.newIsr.some((id) => !p.replicas.includes(id) || (!live.has(id) && !p.state!.isr.includes(id)))) {
-          refuse(ErrorCode.INELIGIBLE_REPLICA);
+          outcomes.push(refused(ErrorCode.INELIGIBLE_REPLICA));
         } else {
           let changes = accepted.get(topic);
           if (!changes) accepted.set(topic, (changes = new Map()));
           changes.set(item.partition, { leader: brokerId, isr: item.newIsr, bumpEpoch: false });
-          results.push({ errorCode: -1, leader: brokerId, leaderEpoch: -1, isr: [], partitionEpoch: -1 });
+          outcomes.push({ topic, partition: item.partition });
         }
       }
       for (const [topic, changes] of accepted) {
         // The leader learns the outcome from the response; the others from UpdateMetadata.
         await this.applyChanges(topic, changes, { notifyReplicas: false });
       }
-      // Fill in the committed states, and finish reassignments this ISR change completes.
-      items.forEach((item, i) => {
-        const result = results[i]!;
-        if (result.errorCode !== -1) return;
-        const topic = item.topicId !== null ? this.context.topicById(item.topicId) : this.context.topics.get(item.topic ?? '');
-        const state = topic!.partitions.get(item.partition)!.state!;
-        Object.assign(result, { errorCode: ErrorCode.NONE, leaderEpoch: state.leaderEpoch, isr: state.isr, partitionEpoch: state.zkVersion });
+      const results = outcomes.map((outcome): AlterIsrResult => {
+        if (!('topic' in outcome)) return outcome;
+        const state = outcome.topic.partitions.get(outcome.partition)!.state!;
+        return { errorCode: ErrorCode.NONE, leader: state.leader, leaderEpoch: state.leaderEpoch, isr: state.isr, partitionEpoch: state.zkVersion };
       });
+      // Finish the reassignments these ISR changes complete.
       for (const [topic, changes] of accepted) {
         for (const index of changes.keys()) await this.maybeCompleteReassignment(topic, index);
       }
@@ -505,7 +499,7 @@ export class KafkaController {
   private async refreshTopics(): Promise<void> {
     const names = new Set(await this.options.zk.getTopics(() => this.onEvent('topic change', () => this.refreshTopics())));
     for (const name of this.context.topics.keys()) {
-      if (!names.has(name)) this.context.topics.delete(name);
+      if (!names.has(name)) this.context.removeTopic(name);
     }
     for (const name of names) {
       if (!this.context.topics.has(name)) await this.loadTopic(name);
@@ -530,7 +524,7 @@ export class KafkaController {
         state: await zk.getPartitionState(name, index),
       });
     }
-    this.context.topics.set(name, topic);
+    this.context.addTopic(topic);
     if (assignment.topicId === null) await this.writeAssignment(topic); // written by a tool that set no id
     const fresh = [...topic.partitions].filter(([, p]) => !p.state).map(([index]) => index);
     if (fresh.length > 0) await this.initializePartitions(topic, fresh);
@@ -591,7 +585,7 @@ export class KafkaController {
         for (const brokerId of p.replicas) this.batch.addStopReplica(this.context, brokerId, name, index, true);
       }
       await zk.deleteTopicNodes(name, this.epoch!);
-      this.context.topics.delete(name);
+      this.context.removeTopic(name);
       this.batch.addDeletedTopic(topic);
       this.logger.info('deleted a topic', { topic: name });
     }

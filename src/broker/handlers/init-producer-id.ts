@@ -18,7 +18,13 @@ import { producerIdManagerFor } from '../../coordinator/transaction/producer-id-
 import { defineHandler } from '../handler-registry.js';
 import type { BrokerServices } from '../services.js';
 
+/** PRODUCER_FENCED came with InitProducerId v4. */
 const PRODUCER_FENCED_VERSION = 4;
+
+/** PRODUCER_FENCED for versions from `since` on; older ones know it as INVALID_PRODUCER_EPOCH. */
+export function fencedFor(code: number, version: number, since: number): number {
+  return code === ErrorCode.PRODUCER_FENCED && version < since ? ErrorCode.INVALID_PRODUCER_EPOCH : code;
+}
 
 export interface ProducerIdAndEpoch {
   producerId: number;
@@ -65,9 +71,7 @@ export function createInitProducerIdHandler(services: BrokerServices, transactio
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: BigInt(producerId), producerEpoch };
       } catch (err) {
         if (err instanceof KafkaError) {
-          // PRODUCER_FENCED came with v4; older clients know it as INVALID_PRODUCER_EPOCH.
-          const code = err.code === ErrorCode.PRODUCER_FENCED && context.apiVersion < PRODUCER_FENCED_VERSION ? ErrorCode.INVALID_PRODUCER_EPOCH : err.code;
-          return { throttleTimeMs: 0, errorCode: code, producerId: -1n, producerEpoch: -1 };
+          return { throttleTimeMs: 0, errorCode: fencedFor(err.code, context.apiVersion, PRODUCER_FENCED_VERSION), producerId: -1n, producerEpoch: -1 };
         }
         logger.error('InitProducerId failed', { transactionalId: request.transactionalId, err: String(err) });
         return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, producerId: -1n, producerEpoch: -1 };

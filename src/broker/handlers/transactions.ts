@@ -53,7 +53,7 @@ import { defineHandler, type ApiHandler } from '../handler-registry.js';
 import { ensureInternalTopic, internalTopicLogs } from './internal-topic.js';
 import type { Partition } from '../partition.js';
 import type { BrokerServices } from '../services.js';
-import type { TransactionalInit } from './init-producer-id.js';
+import { fencedFor, type TransactionalInit } from './init-producer-id.js';
 import { CoordinatorKeyType, type CoordinatorLookup } from './find-coordinator.js';
 
 // ---- the broker as the coordinator's host -----------------------------------
@@ -293,11 +293,6 @@ function errorCodeOf(err: unknown, services: BrokerServices, what: string): numb
   return ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
-/** PRODUCER_FENCED was added in `since`; older versions know it as INVALID_PRODUCER_EPOCH. */
-function fencedFor(code: number, version: number, since: number): number {
-  return code === ErrorCode.PRODUCER_FENCED && version < since ? ErrorCode.INVALID_PRODUCER_EPOCH : code;
-}
-
 export function createTransactionHandlers(services: BrokerServices): ApiHandler<any>[] {
   const { controller, replicaManager } = services;
   // Load __transaction_state now: transactions a crash left prepared get their markers without waiting for a client.
@@ -445,7 +440,7 @@ export function createTransactionHandlers(services: BrokerServices): ApiHandler<
         if (typeof code !== 'number') return { throttleTimeMs: 0, topics: code };
         return { throttleTimeMs: 0, topics: all(code) };
       } catch (err) {
-        return { throttleTimeMs: 0, topics: all(fencedFor(errorCodeOf(err, services, 'TxnOffsetCommit'), version, 0)) };
+        return { throttleTimeMs: 0, topics: all(errorCodeOf(err, services, 'TxnOffsetCommit')) };
       }
     },
   });

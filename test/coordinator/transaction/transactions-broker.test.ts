@@ -223,6 +223,8 @@ describe('transactions over the wire', () => {
     // KIP-360 with a foreign producer id: fenced (v4) / invalid epoch (v3).
     const v4 = await c.conn.request(ApiKey.InitProducerId, 4, { transactionalId: 'tx-bad', transactionTimeoutMs: 60000, producerId: 999999n, producerEpoch: 0 });
     assert.equal(v4.errorCode, ErrorCode.PRODUCER_FENCED);
+    const v3 = await c.conn.request(ApiKey.InitProducerId, 3, { transactionalId: 'tx-bad', transactionTimeoutMs: 60000, producerId: 999999n, producerEpoch: 0 });
+    assert.equal(v3.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
     // WriteTxnMarkers: unknown topic; then an epoch older than one the partition has seen; a stale coordinator epoch.
     const marker = (producerEpoch: number, coordinatorEpoch: number, name = topic) =>
       c.conn.request(ApiKey.WriteTxnMarkers, 1, {

@@ -446,12 +446,8 @@ export class Producer {
    * transaction coordinator, fencing older producers with the same id and
    * finishing their open transaction. Call once, before the first transaction.
    */
-  initTransactions(): Promise<void> {
-    try {
-      return this.requireTxn('initTransactions').initTransactions();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async initTransactions(): Promise<void> {
+    return this.requireTxn('initTransactions').initTransactions();
   }
 
   /** Starts a transaction: records sent until commit/abort belong to it. */
@@ -464,30 +460,18 @@ export class Producer {
    * they are committed for the group only if the transaction commits. Pass
    * `consumer.groupMetadata()` so the group can reject a zombie member.
    */
-  sendOffsetsToTransaction(offsets: readonly TransactionOffset[], group: GroupMetadata | string): Promise<void> {
-    try {
-      return this.requireTxn('sendOffsetsToTransaction').sendOffsetsToTransaction(offsets, group);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async sendOffsetsToTransaction(offsets: readonly TransactionOffset[], group: GroupMetadata | string): Promise<void> {
+    return this.requireTxn('sendOffsetsToTransaction').sendOffsetsToTransaction(offsets, group);
   }
 
   /** Sends what is buffered, then commits the transaction (EndTxn). */
-  commitTransaction(): Promise<void> {
-    try {
-      return this.requireTxn('commitTransaction').commitTransaction();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async commitTransaction(): Promise<void> {
+    return this.requireTxn('commitTransaction').commitTransaction();
   }
 
   /** Drops unsent records (their sends reject), waits for in-flight ones, then aborts the transaction (EndTxn). */
-  abortTransaction(): Promise<void> {
-    try {
-      return this.requireTxn('abortTransaction').abortTransaction();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async abortTransaction(): Promise<void> {
+    return this.requireTxn('abortTransaction').abortTransaction();
   }
 
   /** The partitions of a topic (waits for its metadata up to `max.block.ms`). */

@@ -5,7 +5,7 @@
  * leaves the cluster. Order matters: a LeaderAndIsr must never overtake an
  * older one for the same broker.
  */
-import { BrokerConnection } from '../../client/connection.js';
+import { PeerConnection } from '../../broker/peer-connection.js';
 import type { Logger } from '../../logging.js';
 import type { ApiKey, ApiRequest, ApiResponse } from '../../protocol/messages/api-table.js';
 import type { BrokerRegistration } from '../types.js';
@@ -31,19 +31,26 @@ const RETRY_BACKOFF_MS = 100;
 /** The queue and connection of one broker. */
 class BrokerLine {
   private readonly queue: QueuedRequest[] = [];
-  private connection: BrokerConnection | null = null;
+  private readonly connection: PeerConnection;
   private running = false;
   private stopped = false;
 
   constructor(
     private broker: BrokerRegistration,
     private readonly options: ControllerChannelOptions,
-  ) {}
+  ) {
+    this.connection = new PeerConnection({
+      clientId: `controller-${options.controllerId}`,
+      requestTimeoutMs: options.requestTimeoutMs,
+      connectTimeoutMs: options.requestTimeoutMs,
+      maxResponseBytes: 100 * 1024 * 1024,
+      logger: options.logger,
+    });
+  }
 
+  /** The broker re-registered: the next request goes to its current address. */
   update(broker: BrokerRegistration): void {
-    const changed = JSON.stringify(broker.endpoints) !== JSON.stringify(this.broker.endpoints);
     this.broker = broker;
-    if (changed) this.dropConnection();
   }
 
   enqueue(request: QueuedRequest): void {
@@ -55,7 +62,7 @@ class BrokerLine {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
-    this.dropConnection();
+    this.connection.close();
   }
 
   private async drain(): Promise<void> {
@@ -77,7 +84,7 @@ class BrokerLine {
     let attempt = 0;
     while (!this.stopped) {
       try {
-        const conn = await this.connect();
+        const conn = await this.connection.to(this.address());
         return await conn.request(request.apiKey, request.body as (v: number) => ApiRequest<ApiKey>, {
           minVersion: request.minVersion,
         });
@@ -90,33 +97,18 @@ class BrokerLine {
             err: String(error),
           });
         }
-        this.dropConnection();
+        this.connection.drop();
         await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
       }
     }
     return undefined;
   }
 
-  private async connect(): Promise<BrokerConnection> {
-    if (this.connection && !this.connection.closed) return this.connection;
+  private address(): { host: string; port: number } {
     const endpoint =
       this.broker.endpoints.find((e) => e.listenerName === this.options.listenerName) ?? this.broker.endpoints[0];
     if (!endpoint) throw new Error(`broker ${this.broker.brokerId} registered no endpoint`);
-    this.connection = await BrokerConnection.open({
-      host: endpoint.host,
-      port: endpoint.port,
-      clientId: `controller-${this.options.controllerId}`,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      connectTimeoutMs: this.options.requestTimeoutMs,
-      maxResponseBytes: 100 * 1024 * 1024,
-      logger: this.options.logger,
-    });
-    return this.connection;
-  }
-
-  private dropConnection(): void {
-    this.connection?.close();
-    this.connection = null;
+    return endpoint;
   }
 }
 

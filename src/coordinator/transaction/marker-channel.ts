@@ -9,12 +9,12 @@
  * broker with BROKER_NOT_AVAILABLE: the coordinator retries, re-resolving
  * the partition's leader each time, so leader changes are followed.
  */
-import { BrokerConnection } from '../../client/connection.js';
 import type { Logger } from '../../logging.js';
 import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import type { WriteTxnMarkersRequestWritableTxnMarker, WriteTxnMarkersResponse } from '../../protocol/messages/write-txn-markers.js';
 import type { BrokerAddress } from '../../broker/cluster-link.js';
+import { PeerConnection } from '../../broker/peer-connection.js';
 import type { MarkerTarget } from './types.js';
 
 export interface MarkerChannelOptions {
@@ -40,15 +40,22 @@ function entryKey(m: MarkerTarget): string {
 /** The queue and connection of one destination broker. */
 class MarkerLine {
   private queue: QueuedMarker[] = [];
-  private connection: BrokerConnection | null = null;
-  private address: BrokerAddress | null = null;
+  private readonly connection: PeerConnection;
   private sending = false;
   private stopped = false;
 
   constructor(
     private readonly brokerId: number,
     private readonly options: MarkerChannelOptions,
-  ) {}
+  ) {
+    this.connection = new PeerConnection({
+      clientId: `txn-marker-sender-${options.brokerId}`,
+      requestTimeoutMs: options.requestTimeoutMs,
+      connectTimeoutMs: options.requestTimeoutMs,
+      maxResponseBytes: 16 * 1024 * 1024,
+      logger: options.logger,
+    });
+  }
 
   send(marker: MarkerTarget): Promise<number> {
     if (this.stopped) return Promise.resolve(ErrorCode.BROKER_NOT_AVAILABLE);
@@ -62,7 +69,7 @@ class MarkerLine {
   stop(): void {
     this.stopped = true;
     for (const q of this.queue.splice(0)) q.resolve(ErrorCode.BROKER_NOT_AVAILABLE);
-    this.dropConnection();
+    this.connection.close();
   }
 
   private async drain(): Promise<void> {
@@ -113,11 +120,13 @@ class MarkerLine {
     }
     let response: WriteTxnMarkersResponse;
     try {
-      const conn = await this.connect();
+      const address = this.options.addressOf(this.brokerId);
+      if (!address) throw new Error(`broker ${this.brokerId} is not known to the metadata cache`);
+      const conn = await this.connection.to(address);
       response = await conn.request(ApiKey.WriteTxnMarkers, { markers: [...entries.values()] });
     } catch (err) {
       this.options.logger.warn('sending transaction markers failed; the coordinator retries', { brokerId: this.brokerId, markers: batch.length, err: String(err) });
-      this.dropConnection();
+      this.connection.drop();
       for (const q of batch) q.resolve(ErrorCode.NETWORK_EXCEPTION);
       return;
     }
@@ -128,29 +137,6 @@ class MarkerLine {
     for (const { marker: m, resolve } of batch) resolve(codes.get(`${m.producerId}:${m.topic}:${m.partition}`) ?? ErrorCode.UNKNOWN_SERVER_ERROR);
   }
 
-  private async connect(): Promise<BrokerConnection> {
-    const address = this.options.addressOf(this.brokerId);
-    if (!address) throw new Error(`broker ${this.brokerId} is not known to the metadata cache`);
-    // The broker came back on another address: reconnect there.
-    if (this.connection && !this.connection.closed && this.address?.host === address.host && this.address.port === address.port) return this.connection;
-    this.dropConnection();
-    this.address = address;
-    this.connection = await BrokerConnection.open({
-      host: address.host,
-      port: address.port,
-      clientId: `txn-marker-sender-${this.options.brokerId}`,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      connectTimeoutMs: this.options.requestTimeoutMs,
-      maxResponseBytes: 16 * 1024 * 1024,
-      logger: this.options.logger,
-    });
-    return this.connection;
-  }
-
-  private dropConnection(): void {
-    this.connection?.close();
-    this.connection = null;
-  }
 }
 
 export class TxnMarkerChannel {

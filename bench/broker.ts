@@ -56,19 +56,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Admin } from '../src/client/index.js';
+import { CLK_TCK, MB, fail, fmt, kvArgs, loadAverage, median, producerConfig, writeDataFile, xArgs } from './common.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from dist/bench or bench/. */
 const ROOT = resolve(HERE, basename(dirname(HERE)) === 'dist' ? '../..' : '..');
 const PY_DIR = join(ROOT, 'bench', 'py');
 const PYTHON = '/usr/bin/python3';
-const MB = 1024 * 1024;
 
 // ---------------------------------------------------------------- options
 
@@ -164,8 +164,6 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- /proc helpers
 
-const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux
-
 /** Fields of /proc/PID/stat after the comm field: state(0) ... minflt(7) ... utime(11) stime(12) cutime(13) cstime(14). */
 function procStat(pid: number | 'self'): string[] | null {
   try {
@@ -207,10 +205,6 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | null {
   } catch {
     return null;
   }
-}
-
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
 
 /** Samples a process's VmRSS every 100 ms; `mark()` starts a new window. */
@@ -361,20 +355,6 @@ async function startServer(target: 'ganglion' | 'null', dir: string, opts: Optio
 
 // ---------------------------------------------------------------- clients
 
-/** librdkafka settings for large batches: ~1 MB batches, deep queues. */
-function producerConfig(acks: string): Record<string, string> {
-  return {
-    acks,
-    'linger.ms': '20',
-    'batch.size': '1000000', // per-partition batch, under the broker's message.max.bytes (1048588)
-    'batch.num.messages': '1000000',
-    'message.max.bytes': '16000000', // a ProduceRequest may carry a batch for each partition
-    'queue.buffering.max.messages': '2000000',
-    'queue.buffering.max.kbytes': '2097151',
-    'compression.type': 'none',
-  };
-}
-
 function consumerConfig(): Record<string, string> {
   return {
     'fetch.max.bytes': String(64 * MB),
@@ -386,8 +366,6 @@ function consumerConfig(): Record<string, string> {
   };
 }
 
-const xArgs = (conf: Record<string, string>) => Object.entries(conf).flatMap(([k, v]) => ['-X', `${k}=${v}`]);
-const kvArgs = (conf: Record<string, string>) => Object.entries(conf).map(([k, v]) => `${k}=${v}`);
 
 interface Measured {
   records: number;
@@ -395,10 +373,6 @@ interface Measured {
   seconds: number;
   clientCpu: number;
   clientFaults: number;
-}
-
-function fail(what: string, r: RunResult): never {
-  throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
 }
 
 /** The raw client of this script, in a child process. */
@@ -448,34 +422,6 @@ async function consume(client: Client, bootstrap: string, topic: string, o: Opti
   return { records: out.records, bytes: out.bytes, seconds: out.seconds, clientCpu: r.cpu, clientFaults: r.faults };
 }
 
-/** N lines of `size` printable bytes (kcat -l splits on newlines). */
-async function writeDataFile(path: string, records: number, size: number): Promise<void> {
-  const pool = Buffer.alloc(64 * 1024 + size);
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  let seed = 12345;
-  for (let i = 0; i < pool.length; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    pool[i] = alphabet.charCodeAt(seed % alphabet.length);
-  }
-  const fh = await open(path, 'w');
-  try {
-    const perChunk = Math.max(1, Math.floor((4 * MB) / (size + 1)));
-    for (let done = 0; done < records; ) {
-      const n = Math.min(perChunk, records - done);
-      const chunk = Buffer.allocUnsafe(n * (size + 1));
-      for (let i = 0; i < n; i++) {
-        const from = ((done + i) * 977) % (64 * 1024);
-        pool.copy(chunk, i * (size + 1), from, from + size);
-        chunk[i * (size + 1) + size] = 0x0a;
-      }
-      await fh.write(chunk);
-      done += n;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 // ---------------------------------------------------------------- the benchmark
 
 interface Phase {
@@ -492,12 +438,6 @@ interface Phase {
   load: string;
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 function printPhase(p: Phase): void {
   const { m } = p;

@@ -65,13 +65,13 @@ import { BrokerConnection } from '../src/client/connection.js';
 import { ApiKey } from '../src/protocol/messages/api-table.js';
 import type { MetadataResponse } from '../src/protocol/messages/metadata.js';
 import { LocalCluster, type LocalBroker } from './cluster-local.js';
+import { CLK_TCK, MB, fail, fmt, kvArgs, loadAverage, median, producerConfig, writeDataFile, xArgs } from './common.js';
 import { FailoverProbe, type ProbeEvent } from './cluster-probe.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** The repository root, from dist/bench or bench/. */
 const ROOT = resolve(HERE, basename(dirname(HERE)) === 'dist' ? '../..' : '..');
 const PYTHON = '/usr/bin/python3';
-const MB = 1024 * 1024;
 const BROKERS = 3;
 
 // ---------------------------------------------------------------- options
@@ -175,19 +175,7 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- small helpers
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-function loadAverage(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
-
-const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux
 
 /** utime+stime of a process in seconds (0 once it is gone). */
 function cpuSeconds(pid: number | undefined): number {
@@ -256,10 +244,6 @@ async function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<Ru
   clearTimeout(timer);
   clients.delete(child);
   return { code, stdout, stderr, seconds: (performance.now() - started) / 1000 };
-}
-
-function fail(what: string, r: RunResult): never {
-  throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
 }
 
 // ---------------------------------------------------------------- cluster views
@@ -402,60 +386,16 @@ class SessionExpiryWatch {
 
 // ---------------------------------------------------------------- throughput
 
-/** librdkafka settings for large batches: those of bench/broker.ts. */
-function producerConfig(): Record<string, string> {
-  return {
-    acks: 'all',
-    'linger.ms': '20',
-    'batch.size': '1000000', // per-partition batch, under the broker's message.max.bytes (1048588)
-    'batch.num.messages': '1000000',
-    'message.max.bytes': '16000000',
-    'queue.buffering.max.messages': '2000000',
-    'queue.buffering.max.kbytes': '2097151',
-    'compression.type': 'none',
-  };
-}
-
-/** N lines of `size` printable bytes, for kcat -l (as bench/broker.ts writes them). */
-async function writeDataFile(path: string, records: number, size: number): Promise<void> {
-  const pool = Buffer.alloc(64 * 1024 + size);
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  let seed = 12345;
-  for (let i = 0; i < pool.length; i++) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    pool[i] = alphabet.charCodeAt(seed % alphabet.length);
-  }
-  const fh = await open(path, 'w');
-  try {
-    const perChunk = Math.max(1, Math.floor((4 * MB) / (size + 1)));
-    for (let done = 0; done < records; ) {
-      const n = Math.min(perChunk, records - done);
-      const chunk = Buffer.allocUnsafe(n * (size + 1));
-      for (let i = 0; i < n; i++) {
-        const from = ((done + i) * 977) % (64 * 1024);
-        pool.copy(chunk, i * (size + 1), from, from + size);
-        chunk[i * (size + 1) + size] = 0x0a;
-      }
-      await fh.write(chunk);
-      done += n;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Produces the records with acks=all; returns the client's seconds (kcat: its wall time; python: its own timing). */
 async function produce(cluster: LocalCluster, topic: string, dataFile: string, o: Options): Promise<number> {
-  const conf = { ...producerConfig(), ...o.producerSet };
+  const conf = { ...producerConfig('all'), ...o.producerSet };
   if (o.producer === 'kcat') {
-    const x = Object.entries(conf).flatMap(([k, v]) => ['-X', `${k}=${v}`]);
-    const r = await run('kcat', ['-P', '-b', cluster.bootstrapServers, '-t', topic, '-l', ...x, dataFile]);
+    const r = await run('kcat', ['-P', '-b', cluster.bootstrapServers, '-t', topic, '-l', ...xArgs(conf), dataFile]);
     if (r.code !== 0 || /fail|error/i.test(r.stderr)) fail('kcat -P', r);
     return r.seconds;
   }
   const script = join(ROOT, 'bench', 'py', 'produce.py');
-  const kv = Object.entries(conf).map(([k, v]) => `${k}=${v}`);
-  const r = await run(PYTHON, [script, cluster.bootstrapServers, topic, String(o.records), String(o.recordSize), ...kv]);
+  const r = await run(PYTHON, [script, cluster.bootstrapServers, topic, String(o.records), String(o.recordSize), ...kvArgs(conf)]);
   if (r.code !== 0) fail('produce.py', r);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; errors: number };
   if (out.errors > 0) fail(`produce.py (${out.errors} delivery errors)`, r);

@@ -8,6 +8,7 @@
 import { PeerConnection } from '../../broker/peer-connection.js';
 import type { Logger } from '../../logging.js';
 import type { ApiKey, ApiRequest, ApiResponse } from '../../protocol/messages/api-table.js';
+import { endpointFor } from '../endpoints.js';
 import type { BrokerRegistration } from '../types.js';
 
 export interface ControllerChannelOptions {
@@ -105,8 +106,7 @@ class BrokerLine {
   }
 
   private address(): { host: string; port: number } {
-    const endpoint =
-      this.broker.endpoints.find((e) => e.listenerName === this.options.listenerName) ?? this.broker.endpoints[0];
+    const endpoint = endpointFor(this.broker, this.options.listenerName);
     if (!endpoint) throw new Error(`broker ${this.broker.brokerId} registered no endpoint`);
     return endpoint;
   }

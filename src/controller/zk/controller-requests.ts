@@ -12,7 +12,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import type { LeaderAndIsrRequestLeaderAndIsrTopicState } from '../../protocol/messages/leader-and-isr.js';
 import type { UpdateMetadataRequestUpdateMetadataTopicState } from '../../protocol/messages/update-metadata.js';
-import type { BrokerRegistration } from '../types.js';
+import { endpointFor } from '../endpoints.js';
 import type { ControllerChannel } from './controller-channel.js';
 import type { ControllerContext, TopicContext } from './controller-context.js';
 
@@ -79,7 +79,8 @@ export class ControllerRequestBatch {
       if (topicStates.length === 0) continue;
       const leaders = new Set(topicStates.flatMap((t) => t.partitionStates.map((s) => s.leader)));
       const liveLeaders = [...leaders].flatMap((id) => {
-        const endpoint = this.endpointOf(context.liveBrokers.get(id));
+        const broker = context.liveBrokers.get(id);
+        const endpoint = broker && endpointFor(broker, this.options.listenerName);
         return endpoint ? [{ brokerId: id, hostName: endpoint.host, port: endpoint.port }] : [];
       });
       channel.send(
@@ -201,11 +202,6 @@ export class ControllerRequestBatch {
       if (partitionStates.length > 0) result.push({ topicName: name, topicId: topic.topicId, partitionStates });
     }
     return result;
-  }
-
-  private endpointOf(broker: BrokerRegistration | undefined): { host: string; port: number } | undefined {
-    if (!broker) return undefined;
-    return broker.endpoints.find((e) => e.listenerName === this.options.listenerName) ?? broker.endpoints[0];
   }
 
   private logPartitionErrors(api: string, brokerId: number, errorCode: number, errors: Array<{ partitionIndex: number; errorCode: number }>): void {

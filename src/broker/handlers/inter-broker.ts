@@ -53,6 +53,21 @@ export function createInterBrokerHandlers(broker: ZkBrokerController): ApiHandle
   return [leaderAndIsrHandler(broker), updateMetadataHandler(broker), stopReplicaHandler(broker)];
 }
 
+/** Partition states of the old ungrouped layouts (each names its topic), grouped by topic in arrival order. */
+function groupByTopicName<S extends { topicName?: string }, P>(
+  states: readonly S[],
+  convert: (state: S) => P,
+): Array<{ name: string; topicId: null; partitions: P[] }> {
+  const byName = new Map<string, { name: string; topicId: null; partitions: P[] }>();
+  for (const state of states) {
+    const name = state.topicName ?? '';
+    let topic = byName.get(name);
+    if (!topic) byName.set(name, (topic = { name, topicId: null, partitions: [] }));
+    topic.partitions.push(convert(state));
+  }
+  return [...byName.values()];
+}
+
 // ---- LeaderAndIsr --------------------------------------------------------------------------
 
 function toPartitionState(s: LeaderAndIsrRequestLeaderAndIsrPartitionState) {
@@ -75,14 +90,7 @@ function leaderAndIsrHandler(broker: ZkBrokerController) {
       const version = context.apiVersion;
       let topics: LeaderAndIsrTopic[];
       if (version < LAI_GROUPED_VERSION) {
-        const byName = new Map<string, LeaderAndIsrTopic>();
-        for (const s of request.ungroupedPartitionStates ?? []) {
-          const name = s.topicName ?? '';
-          let topic = byName.get(name);
-          if (!topic) byName.set(name, (topic = { name, topicId: null, partitions: [] }));
-          topic.partitions.push(toPartitionState(s));
-        }
-        topics = [...byName.values()];
+        topics = groupByTopicName(request.ungroupedPartitionStates ?? [], toPartitionState);
       } else {
         topics = (request.topicStates ?? []).map((t) => ({
           name: t.topicName,
@@ -145,14 +153,7 @@ function toRegistration(b: UpdateMetadataRequestUpdateMetadataBroker, version: n
 export function toMetadataUpdate(request: UpdateMetadataRequest, version: number): MetadataUpdate {
   let topics: MetadataUpdateTopic[];
   if (version < UM_GROUPED_VERSION) {
-    const byName = new Map<string, MetadataUpdateTopic>();
-    for (const s of request.ungroupedPartitionStates ?? []) {
-      const name = s.topicName ?? '';
-      let topic = byName.get(name);
-      if (!topic) byName.set(name, (topic = { name, topicId: null, partitions: [] }));
-      topic.partitions.push(toCachedState(s));
-    }
-    topics = [...byName.values()];
+    topics = groupByTopicName(request.ungroupedPartitionStates ?? [], toCachedState);
   } else {
     topics = (request.topicStates ?? []).map((t) => ({
       name: t.topicName,

@@ -15,9 +15,7 @@ import type { UpdateMetadataRequestUpdateMetadataTopicState } from '../../protoc
 import { endpointFor } from '../endpoints.js';
 import type { ControllerChannel } from './controller-channel.js';
 import type { ControllerContext, TopicContext } from './controller-context.js';
-
-/** Kafka's leader value in UpdateMetadata for partitions of a topic being deleted. */
-export const LEADER_DURING_DELETE = -2;
+import { LEADER_DURING_DELETE } from './metadata-cache.js';
 
 export interface RequestBatchOptions {
   controllerId: number;

@@ -24,7 +24,8 @@ import { ApiKey, apiByKey, type ApiRequest, type ApiResponse } from '../../src/p
 import { Reader, Writer, ZERO_UUID, type Uuid } from '../../src/protocol/primitives.js';
 import { KafkaZkClient } from '../../src/zookeeper/kafka-zk-client.js';
 import { BrokerIdInUseError } from '../../src/zookeeper/types.js';
-import { eventually, skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { waitFor } from '../helpers/broker.js';
+import { skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
 
 const skip = skipUnlessZooKeeper();
 let zk: TestZooKeeper;
@@ -461,7 +462,7 @@ test('createTopic writes Kafka znodes, answers once the controller\'s metadata a
   const creating = f.broker.createTopic({ name: 'new.topic', numPartitions: 2, replicationFactor: 2, configs: { 'retention.ms': '1000' } }, false);
   let settled = false;
   void creating.then(() => (settled = true), () => (settled = true));
-  await eventually(async () => (await f.admin.getTopicAssignment('new.topic')) !== null, 'the assignment znode');
+  await waitFor(async () => (await f.admin.getTopicAssignment('new.topic')) !== null, { what: 'the assignment znode' });
   const assignment = (await f.admin.getTopicAssignment('new.topic'))!;
   assert.deepEqual([...assignment.partitions.values()].map((r) => [...r].sort()), [[1, 2], [1, 2]]);
   assert.deepEqual(await f.admin.getTopicConfig('new.topic'), { 'retention.ms': '1000' });
@@ -488,7 +489,7 @@ test('deleteTopic marks the topic and answers once it leaves the metadata; disab
   await f.call(ApiKey.UpdateMetadata, 8, updateMetadata(1, [{ name: 'doomed', topicId: id, states: [{ partition: 0 }] }]));
   await rejectsWith(f.broker.deleteTopic('missing'), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   const deleting = f.broker.deleteTopic('doomed');
-  await eventually(async () => (await f.admin.getTopicsMarkedForDeletion()).includes('doomed'), 'the deletion marker');
+  await waitFor(async () => (await f.admin.getTopicsMarkedForDeletion()).includes('doomed'), { what: 'the deletion marker' });
   await f.call(ApiKey.UpdateMetadata, 8, updateMetadata(1, [{ name: 'doomed', topicId: id, states: [{ partition: 0, leader: -2 }] }]));
   await deleting;
   assert.equal(f.broker.topic('doomed'), undefined);
@@ -512,7 +513,7 @@ test('createPartitions extends the assignment conditionally and waits for the ne
   assert.equal((await f.admin.getTopicAssignment('grow'))!.partitions.size, 1);
 
   const growing = f.broker.createPartitions('grow', 2, [[2, 1]], false);
-  await eventually(async () => (await f.admin.getTopicAssignment('grow'))!.partitions.size === 2, 'the grown assignment');
+  await waitFor(async () => (await f.admin.getTopicAssignment('grow'))!.partitions.size === 2, { what: 'the grown assignment' });
   const assignment = (await f.admin.getTopicAssignment('grow'))!;
   assert.deepEqual(assignment.partitions.get(1), [2, 1]);
   assert.equal(assignment.topicId, id);
@@ -539,7 +540,7 @@ test('topic configs: AlterConfigs writes ZooKeeper and applies here; other broke
   f.replicas.configChanges.length = 0;
   await f.admin.setTopicConfig('cfg', { 'retention.ms': '2000' });
   await f.admin.setTopicConfig('unknown-here', { 'retention.ms': '3' });
-  await eventually(() => f.broker.topic('cfg')!.configs['retention.ms'] === '2000', 'the changed config');
+  await waitFor(() => f.broker.topic('cfg')!.configs['retention.ms'] === '2000', { what: 'the changed config' });
   assert.deepEqual(f.replicas.configChanges, [{ topic: 'cfg', configs: { 'retention.ms': '2000' } }]);
   assert.equal(f.broker.topic('unknown-here'), undefined);
 });
@@ -571,9 +572,9 @@ test('registration: /brokers/ids/<id> while running; a duplicate id is refused; 
   // goes; once reachable again the broker gets a new session and registers again.
   const before = f.session.session.sessionId;
   await relay.partition(sessionTimeoutMs * 2);
-  await eventually(async () => !(await f.admin.getBrokerIds()).includes(1) || f.session.session.sessionId !== before, 'the expiry', 10_000);
-  await eventually(() => f.session.session.sessionId !== before, 'a new session', 15_000);
-  await eventually(async () => (await f.admin.getBrokerIds()).includes(1), 'registration again', 10_000);
+  await waitFor(async () => !(await f.admin.getBrokerIds()).includes(1) || f.session.session.sessionId !== before, { what: 'the expiry', timeoutMs: 10_000 });
+  await waitFor(() => f.session.session.sessionId !== before, { what: 'a new session', timeoutMs: 15_000 });
+  await waitFor(async () => (await f.admin.getBrokerIds()).includes(1), { what: 'registration again', timeoutMs: 10_000 });
   assert.deepEqual((await f.admin.getBroker(1))?.endpoints, [endpoint(19092)]);
 
   // Config changes are watched again in the new session.
@@ -581,5 +582,5 @@ test('registration: /brokers/ids/<id> while running; a duplicate id is refused; 
   await f.admin.createTopic('after-expiry', id, new Map([[0, [1]]]), {});
   await f.call(ApiKey.UpdateMetadata, 8, updateMetadata(1, [{ name: 'after-expiry', topicId: id, states: [{ partition: 0, replicas: [1], isr: [1] }] }]));
   await f.admin.setTopicConfig('after-expiry', { 'retention.ms': '777' });
-  await eventually(() => f.broker.topic('after-expiry')!.configs['retention.ms'] === '777', 'the config change after the new session');
+  await waitFor(() => f.broker.topic('after-expiry')!.configs['retention.ms'] === '777', { what: 'the config change after the new session' });
 });

@@ -9,12 +9,12 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zookeeper from 'node-zookeeper-client';
 import { parseZooKeeperConnect, type ZooKeeperConnect } from '../../src/config/listeners.js';
 import type { ZkSession } from '../../src/zookeeper/zk-session.js';
+import { freePort, waitFor } from './broker.js';
 import { startZooKeeperServer, type RunningZooKeeperServer } from '../../src/zookeeper/zookeeper-server.js';
 
 export interface TestZooKeeper {
@@ -103,7 +103,7 @@ export async function expireSession(zk: TestZooKeeper, session: ZkSession): Prom
   for (let attempt = 1; ; attempt++) {
     await closeSessionFromTwin(zk, session);
     try {
-      await eventually(() => session.sessionId !== before, 'a new session', 8000);
+      await waitFor(() => session.sessionId !== before, { what: 'a new session', timeoutMs: 8000 });
       return;
     } catch (err) {
       if (attempt >= 5) throw err;
@@ -127,24 +127,4 @@ async function closeSessionFromTwin(zk: TestZooKeeper, session: ZkSession): Prom
     twin.once('disconnected', () => resolve());
     twin.close();
   });
-}
-
-/** Polls `cond` every 20 ms until it holds; throws after `timeoutMs`. */
-export async function eventually(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

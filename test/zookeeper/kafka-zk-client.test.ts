@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { silentLogger, type Logger, type LogFields } from '../../src/logging.js';
 import { KafkaZkClient } from '../../src/zookeeper/kafka-zk-client.js';
 import { BrokerIdInUseError, TopicExistsError, ZkBadVersionError } from '../../src/zookeeper/types.js';
-import { eventually, skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { waitFor } from '../helpers/broker.js';
+import { skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
 
 const skip = skipUnlessZooKeeper();
 let zk: TestZooKeeper;
@@ -46,7 +47,7 @@ test('broker registration: ephemeral node, duplicate id refused, same session re
   let fired = 0;
   await b.getBrokerIds(() => fired++);
   await a.close();
-  await eventually(() => fired === 1, 'the /brokers/ids watch');
+  await waitFor(() => fired === 1, { what: 'the /brokers/ids watch' });
   assert.deepEqual(await b.getBrokerIds(), [2]);
   assert.equal(await b.getBroker(1), null);
 });
@@ -66,7 +67,7 @@ test('controller election: one winner, epoch bumps, the other wins once the firs
   let fired = false;
   assert.notEqual(await loser.getControllerId(() => (fired = true)), null);
   await winner.close();
-  await eventually(() => fired, 'the /controller watch');
+  await waitFor(() => fired, { what: 'the /controller watch' });
   assert.equal(await loser.getControllerId(), null);
   const second = await loser.tryElectController(loserId);
   assert.equal(second?.epoch, 2);
@@ -112,7 +113,7 @@ test('controller writes with a stale epoch are refused with ZkBadVersionError', 
 
 async function waitForElection(c: KafkaZkClient, brokerId: number) {
   let epoch = null;
-  await eventually(async () => (epoch = await c.tryElectController(brokerId)) !== null, 'election', 10_000);
+  await waitFor(async () => (epoch = await c.tryElectController(brokerId)) !== null, { what: 'election', timeoutMs: 10_000 });
   return epoch!;
 }
 
@@ -122,7 +123,7 @@ test('topics: create, read back with topic id and configs, duplicates refused, w
   assert.deepEqual(await a.getTopics(() => (topicsChanged = true)), []);
   const topicId = 'Zm9vYmFyYmF6cXV4MTIzNA';
   await a.createTopic('orders', topicId, new Map([[0, [1, 2]], [1, [2, 1]]]), { 'cleanup.policy': 'compact' });
-  await eventually(() => topicsChanged, 'the /brokers/topics watch');
+  await waitFor(() => topicsChanged, { what: 'the /brokers/topics watch' });
   assert.deepEqual(await a.getTopics(), ['orders']);
   const assignment = (await a.getTopicAssignment('orders'))!;
   assert.equal(assignment.topicId, topicId);
@@ -134,7 +135,7 @@ test('topics: create, read back with topic id and configs, duplicates refused, w
   let created = false;
   assert.equal(await a.getTopicAssignment('later', () => (created = true)), null);
   await a.createTopic('later', topicId, new Map([[0, [1]]]), {});
-  await eventually(() => created, 'a watch on a topic created later');
+  await waitFor(() => created, { what: 'a watch on a topic created later' });
 });
 
 test('config changes: config written, notifications in order name the entity', { skip }, async () => {
@@ -143,7 +144,7 @@ test('config changes: config written, notifications in order name the entity', {
   assert.deepEqual(await a.getConfigChangeNotifications(() => (notified = true)), []);
   await a.setTopicConfig('t1', { 'retention.ms': '1000' });
   await a.setTopicConfig('t2', { 'segment.bytes': '2048' });
-  await eventually(() => notified, 'the /config/changes watch');
+  await waitFor(() => notified, { what: 'the /config/changes watch' });
   const notifications = await a.getConfigChangeNotifications();
   assert.deepEqual(notifications, ['config_change_0000000000', 'config_change_0000000001']);
   assert.deepEqual(await Promise.all(notifications.map((n) => a.getConfigChangeEntity(n))), ['topics/t1', 'topics/t2']);

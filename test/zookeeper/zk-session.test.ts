@@ -4,7 +4,8 @@ import { parseZooKeeperConnect } from '../../src/config/listeners.js';
 import { silentLogger } from '../../src/logging.js';
 import { ZkConnectionError } from '../../src/zookeeper/types.js';
 import { ZkSession, isZkError, type ZkSessionState } from '../../src/zookeeper/zk-session.js';
-import { eventually, expireSession, freePort, skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
+import { freePort, waitFor } from '../helpers/broker.js';
+import { expireSession, skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../helpers/zookeeper.js';
 
 const skip = skipUnlessZooKeeper();
 let zk: TestZooKeeper;
@@ -90,7 +91,7 @@ test('session expiry: a new session is made and onNewSession listeners run', { s
   });
 
   await expireSession(zk, s);
-  await eventually(() => renewed === 1, 'onNewSession', 10_000);
+  await waitFor(() => renewed === 1, { what: 'onNewSession', timeoutMs: 10_000 });
   assert.notEqual(s.sessionId, oldId);
   assert.ok(s.connected);
   assert.ok(states.includes('expired'), `states: ${states.join(',')}`);
@@ -104,13 +105,13 @@ test('ZooKeeper down and back within the session timeout: same session, watches 
   await s.getData('/w', () => (fired = true));
   const id = s.sessionId;
   await zk.stop();
-  await eventually(() => !s.connected, 'disconnect');
+  await waitFor(() => !s.connected, { what: 'disconnect' });
   await zk.start();
-  await eventually(() => s.connected, 'reconnect', 10_000);
+  await waitFor(() => s.connected, { what: 'reconnect', timeoutMs: 10_000 });
   assert.equal(s.sessionId, id);
   const other = await open('/outage');
   await other.setData('/w', Buffer.from('changed'));
-  await eventually(() => fired, 'the data watch set before the outage');
+  await waitFor(() => fired, { what: 'the data watch set before the outage' });
 });
 
 test('an error code newer than the client library (THROTTLED_OP, -127) becomes SYSTEM_ERROR instead of an uncaught throw', async () => {

@@ -5,7 +5,8 @@
  * controller through Metadata. Any other broker answers NOT_CONTROLLER, and
  * the caller retries against the controller it learns next.
  */
-import type { AlterIsrItem, KafkaController, PartitionRef } from '../../controller/zk/kafka-controller.js';
+import { groupBy } from '../../client/util.js';
+import type { AlterIsrItem, KafkaController } from '../../controller/zk/kafka-controller.js';
 import { ErrorCode, KafkaError } from '../../protocol/errors.js';
 import { ApiKey } from '../../protocol/messages/api-table.js';
 import { defineHandler, type ApiHandler } from '../handler-registry.js';
@@ -14,17 +15,6 @@ import { defineHandler, type ApiHandler } from '../handler-registry.js';
 function codeOf(error: unknown): { code: number; message: string } {
   if (error instanceof KafkaError) return { code: error.code, message: error.detail ?? error.message };
   throw error;
-}
-
-/** Groups per-partition results by topic, keeping the request's order. */
-function byTopic<T extends PartitionRef>(items: T[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const list = groups.get(item.topic);
-    if (list) list.push(item);
-    else groups.set(item.topic, [item]);
-  }
-  return groups;
 }
 
 export function createControllerApiHandlers(controller: KafkaController): ApiHandler<any>[] {
@@ -103,7 +93,7 @@ export function createControllerApiHandlers(controller: KafkaController): ApiHan
         return {
           throttleTimeMs: 0,
           errorCode: ErrorCode.NONE,
-          replicaElectionResults: [...byTopic(results)].map(([topic, list]) => ({
+          replicaElectionResults: [...groupBy(results, (r) => r.topic)].map(([topic, list]) => ({
             topic,
             partitionResult: list.map((r) => ({ partitionId: r.partition, errorCode: r.errorCode, errorMessage: r.errorMessage })),
           })),
@@ -135,7 +125,7 @@ export function createControllerApiHandlers(controller: KafkaController): ApiHan
           throttleTimeMs: 0,
           errorCode: ErrorCode.NONE,
           errorMessage: null,
-          responses: [...byTopic(results)].map(([name, list]) => ({
+          responses: [...groupBy(results, (r) => r.topic)].map(([name, list]) => ({
             name,
             partitions: list.map((r) => ({ partitionIndex: r.partition, errorCode: r.errorCode, errorMessage: r.errorMessage })),
           })),
@@ -159,7 +149,7 @@ export function createControllerApiHandlers(controller: KafkaController): ApiHan
           throttleTimeMs: 0,
           errorCode: ErrorCode.NONE,
           errorMessage: null,
-          topics: [...byTopic(ongoing)].map(([name, list]) => ({
+          topics: [...groupBy(ongoing, (r) => r.topic)].map(([name, list]) => ({
             name,
             partitions: list.map((r) => ({ partitionIndex: r.partition, replicas: r.replicas, addingReplicas: r.adding, removingReplicas: r.removing })),
           })),

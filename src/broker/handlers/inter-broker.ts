@@ -20,6 +20,7 @@
  * requests is not checked: this broker does not learn its own (the czxid of
  * its registration) from the ZooKeeper layer, and the controller sends -1.
  */
+import { groupBy } from '../../client/util.js';
 import { SECURITY_PROTOCOLS } from '../../config/broker-settings.js';
 import type { CachedPartitionState, MetadataUpdate, MetadataUpdateTopic } from '../../controller/zk/metadata-cache.js';
 import type { LeaderAndIsrTopic, StopReplicaPartition, ZkBrokerController } from '../../controller/zk/zk-broker.js';
@@ -58,14 +59,7 @@ function groupByTopicName<S extends { topicName?: string }, P>(
   states: readonly S[],
   convert: (state: S) => P,
 ): Array<{ name: string; topicId: null; partitions: P[] }> {
-  const byName = new Map<string, { name: string; topicId: null; partitions: P[] }>();
-  for (const state of states) {
-    const name = state.topicName ?? '';
-    let topic = byName.get(name);
-    if (!topic) byName.set(name, (topic = { name, topicId: null, partitions: [] }));
-    topic.partitions.push(convert(state));
-  }
-  return [...byName.values()];
+  return [...groupBy(states, (s) => s.topicName ?? '')].map(([name, list]) => ({ name, topicId: null, partitions: list.map(convert) }));
 }
 
 // ---- LeaderAndIsr --------------------------------------------------------------------------

@@ -6,13 +6,16 @@
  * be unsupported), --verify reports it completed, the replica on broker 0
  * is deleted, and every record is still there when broker 3 is the only
  * replica left serving. A second test catches a reassignment in progress
- * (its new replica's broker is stopped) to check --list, --verify and --cancel.
+ * (its new replica's broker is stopped) to check --list, --verify and --cancel,
+ * and the listing through kafkajs, a real client; a third moves a partition
+ * with kafkajs's alterPartitionReassignments.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import kafkajs from 'kafkajs';
 import { Admin } from '../../src/client/index.js';
 import { makeTempDir, removeDir, waitFor } from '../helpers/broker.js';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
@@ -20,11 +23,13 @@ import { skipUnlessZooKeeper, startZooKeeper, type TestZooKeeper } from '../help
 import { ganglion, lines } from './helpers.js';
 
 const skip = skipUnlessZooKeeper();
+const { Kafka, logLevel } = kafkajs;
 
 describe('ganglion reassign-partitions on a cluster', { skip }, () => {
   let zk: TestZooKeeper;
   let cluster: TestCluster;
   let admin: Admin;
+  let kafkajsAdmin: kafkajs.Admin;
   let dir: string;
 
   before(async () => {
@@ -39,8 +44,11 @@ describe('ganglion reassign-partitions on a cluster', { skip }, () => {
     });
     await cluster.waitForController();
     admin = new Admin({ 'bootstrap.servers': cluster.bootstrapServers });
+    kafkajsAdmin = new Kafka({ brokers: cluster.bootstrapServers.split(','), clientId: 'reassign-e2e', logLevel: logLevel.NOTHING }).admin();
+    await kafkajsAdmin.connect();
   });
   after(async () => {
+    await kafkajsAdmin?.disconnect();
     await admin?.close();
     await cluster?.close();
     await zk?.close();
@@ -156,6 +164,9 @@ describe('ganglion reassign-partitions on a cluster', { skip }, () => {
 
       const listed = await ganglion(['reassign-partitions', '--bootstrap-server', bootstrap(), '--list']);
       assert.equal(listed.stdout, `Current partition reassignments:\n${topic}-0: replicas: 1,2,3. adding: 3.\n`);
+      // kafkajs's decoded response (its typings name the fields topic/partitionIndex; the code, name/partition).
+      const viaKafkajs = await kafkajsAdmin.listPartitionReassignments({});
+      assert.deepEqual(viaKafkajs.topics, [{ name: topic, partitions: [{ partition: 0, replicas: [1, 2, 3], addingReplicas: [3], removingReplicas: [] }] }]);
       const verified = await ganglion(['reassign-partitions', '--bootstrap-server', bootstrap(), '--verify', '--reassignment-json-file', planFile]);
       assert.equal(verified.stdout, `Status of partition reassignment:\nReassignment of partition ${topic}-0 is still in progress.\n`);
       const described = await ganglion(['topics', '--bootstrap-server', bootstrap(), '--describe', '--topic', topic]);
@@ -176,6 +187,34 @@ describe('ganglion reassign-partitions on a cluster', { skip }, () => {
     } finally {
       process.kill(frozen.pid!, 'SIGCONT');
     }
+  });
+
+  it('kafkajs moves a partition with alterPartitionReassignments; a target naming an unknown broker is INVALID_REPLICA_ASSIGNMENT', async () => {
+    const topic = 'kafkajs-moved';
+    const created = await ganglion(['topics', '--bootstrap-server', bootstrap(), '--create', '--topic', topic, '--replica-assignment', '1:2']);
+    assert.equal(created.code, 0, created.stderr);
+    await cluster.waitForController();
+    await kafkajsAdmin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }] });
+    await waitFor(
+      async () => {
+        const p = await replicasOf(topic);
+        const ongoing = await kafkajsAdmin.listPartitionReassignments({ topics: [{ topic, partitions: [0] }] });
+        return p.replicas.join(',') === '2,3' && [...p.isr].sort().join(',') === '2,3' && ongoing.topics.every((t) => t.partitions.length === 0);
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `${topic}-0 to move onto brokers 2 and 3` },
+    );
+    await assert.rejects(
+      kafkajsAdmin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 7] }] }] }),
+      (error: Error & { errors?: Array<{ type: string; topic: string; partition: number }> }) => {
+        assert.equal(error.name, 'KafkaJSAggregateError', String(error));
+        assert.deepEqual(
+          error.errors!.map((e) => [e.type, e.topic, e.partition]),
+          [['INVALID_REPLICA_ASSIGNMENT', topic, 0]],
+        );
+        return true;
+      },
+    );
+    assert.deepEqual((await replicasOf(topic)).replicas, [2, 3]);
   });
 
   it('refuses a plan naming an unknown broker or partition', async () => {

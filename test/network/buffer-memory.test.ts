@@ -20,39 +20,47 @@ function runChild(code: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv 
 
 const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
 
-/** Minor page faults while 1 MiB buffers are allocated, filled and dropped, as request frames are. */
-function churnFaults(tuned: boolean, env: NodeJS.ProcessEnv = {}): number {
+const MIB_PAGES = (1 << 20) / 4096;
+
+/**
+ * Minor page faults of filling a 1 MiB buffer (a request frame) allocated
+ * right after an equal one was filled and freed. glibc's defaults serve it as
+ * a fresh mmap or fresh heap top (the first free only raises its dynamic
+ * threshold), so every page faults in; with the thresholds raised it reuses
+ * the freed block, whose pages are still mapped. Frees are forced with gc(),
+ * with array buffers swept on the main thread (not concurrently, which let a
+ * free land after the next allocation now and then), so the measure depends
+ * neither on when V8 collects nor on thread timing.
+ */
+function reallocFaults(tuned: boolean, env: NodeJS.ProcessEnv = {}): number {
   const out = runChild(
     `${tuned ? `(await import(${JSON.stringify(MODULE)})).tuneForBufferChurn();` : ''}
-     let held = [];
+     globalThis.gc();
+     const fill = () => { const b = Buffer.allocUnsafe(1 << 20); b.fill(1); return b.length; };
+     fill();
+     globalThis.gc();
      const before = process.resourceUsage().minorPageFault;
-     for (let i = 0; i < 2000; i++) {
-       const b = Buffer.allocUnsafe(1 << 20);
-       b.fill(i & 255);
-       held.push(b);
-       if (held.length > 8) held = [];
-       if (i % 16 === 0) await new Promise((r) => setImmediate(r));
-     }
+     fill();
      console.log(process.resourceUsage().minorPageFault - before);`,
-    [],
+    ['--expose-gc', '--no-concurrent-array-buffer-sweeping'],
     env,
   );
   return Number(out.trim());
 }
 
 test('freed request-sized buffers are reused instead of faulted in again', { skip: glibc ? false : 'needs glibc' }, () => {
-  const untuned = churnFaults(false);
-  const tuned = churnFaults(true);
-  // 2000 MiB touched: ~256 faults per MiB when every buffer is fresh memory. A quiet machine
-  // shows about 7x fewer faults when tuned; under CI load (V8 frees buffers later) 1.8x was seen.
-  assert.ok(untuned > 1.5 * tuned, `faults: ${untuned} without, ${tuned} with tuneForBufferChurn()`);
+  // Untuned, the measure must see fresh memory (otherwise it could not tell the two apart).
+  const untuned = reallocFaults(false);
+  assert.ok(untuned > MIB_PAGES / 2, `untuned: ${untuned} faults for a ${MIB_PAGES}-page buffer`);
+  const tuned = reallocFaults(true);
+  assert.ok(tuned < MIB_PAGES / 8, `tuned: ${tuned} faults for a ${MIB_PAGES}-page buffer (untuned: ${untuned})`);
 });
 
 test('an operator-set MALLOC_MMAP_THRESHOLD_ is left in charge', { skip: glibc ? false : 'needs glibc' }, () => {
   // glibc turns dynamic thresholds off when the variable is set: a threshold
   // below 1 MiB then keeps every buffer an mmap of its own, tuned or not.
-  const faults = churnFaults(true, { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) });
-  assert.ok(faults > 2000 * 128, `faults: ${faults}`);
+  const faults = reallocFaults(true, { MALLOC_MMAP_THRESHOLD_: String(128 * 1024) });
+  assert.ok(faults > MIB_PAGES / 2, `faults: ${faults}`);
 });
 
 /** The growing factors of the old-generation limits V8 computed, from --trace-gc-verbose. */

@@ -850,15 +850,18 @@ export class Admin {
     this.ensureOpen();
     const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
     const deadline = Date.now() + timeoutMs;
+    // The deadline often strikes during a retry: its message names the error that made the call retry.
+    let lastError: Error | null = null;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.cluster.raceDeadline(fn(), deadline);
       } catch (error) {
         if (this.closed) throw new ClientClosedError('the admin client is closed');
-        if (error instanceof TimeoutError) throw this.timeout(what, timeoutMs, null);
+        if (error instanceof TimeoutError) throw this.timeout(what, timeoutMs, lastError);
         if (!isRetriable(error)) throw error;
+        lastError = error as Error;
         const delay = backoff(attempt, this.cluster.options.retryBackoffMs, this.cluster.options.retryBackoffMaxMs);
-        if (Date.now() + delay >= deadline) throw this.timeout(what, timeoutMs, error as Error);
+        if (Date.now() + delay >= deadline) throw this.timeout(what, timeoutMs, lastError);
         await sleep(delay, this.cluster.signal);
       }
     }
@@ -887,8 +890,8 @@ export class Admin {
     const results = new Map<string, R>();
     const failures: Array<{ resource: string; error: KafkaError }> = [];
     let pending = [...new Set(names)];
+    let lastError: Error | null = null;
     for (let attempt = 1; pending.length > 0; attempt++) {
-      let lastError: Error | null = null;
       try {
         const conn = await this.cluster.raceDeadline(this.cluster.anyConnection(), deadline);
         const outcomes = await this.cluster.raceDeadline(send(conn, pending), deadline);

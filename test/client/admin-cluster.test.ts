@@ -7,20 +7,13 @@
  * and test/cli/leader-election*.test.ts.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { Admin, AdminError, ErrorCode, KafkaError, TimeoutError, UnsupportedVersionError } from '../../src/client/index.js';
-import { FrameDecoder } from '../../src/network/frame-decoder.js';
-import { ApiKey, apiByKey } from '../../src/protocol/messages/api-table.js';
-import { decodeRequestHeader, encodeResponseHeader, responseHeaderVersion } from '../../src/protocol/messages/headers.js';
-import { Reader, Writer } from '../../src/protocol/primitives.js';
+import { ApiKey } from '../../src/protocol/messages/api-table.js';
+import { scriptedBroker, type ScriptedBroker, type ScriptedRequest } from './scripted-broker.js';
 
-interface Seen {
-  node: number;
-  apiKey: number;
-  apiVersion: number;
-  body: any;
-}
+/** A request as one of the two brokers saw it. */
+type Seen = ScriptedRequest & { node: number };
 
 /** What the scripted cluster answers; tests change it as they go. */
 interface Script {
@@ -48,63 +41,40 @@ interface FakeCluster {
 /** Two scripted brokers (ids 0 and 1) on free ports, advertising each other in Metadata. */
 async function fakeCluster(script: Script): Promise<FakeCluster> {
   const seen: Seen[] = [];
-  const servers: net.Server[] = [];
-  const sockets = new Set<net.Socket>();
   const ports: number[] = [];
+  const brokers: ScriptedBroker[] = [];
   for (let node = 0; node < 2; node++) {
-    const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-      const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 });
-      socket.on('data', (chunk: Buffer) => {
-        const frames: Buffer[] = [];
-        decoder.push(chunk, frames);
-        for (const frame of frames) {
-          const r = new Reader(frame);
-          const header = decodeRequestHeader(r);
-          const api = apiByKey(header.requestApiKey)!;
-          const version = header.requestApiVersion;
-          const body = api.decodeRequest(r, version);
-          seen.push({ node, apiKey: header.requestApiKey, apiVersion: version, body });
-          let reply: unknown;
-          if (header.requestApiKey === ApiKey.ApiVersions) {
-            reply = {
-              errorCode: ErrorCode.NONE,
-              throttleTimeMs: 0,
-              apiKeys: SERVED.map(([apiKey, min, max]) => ({ apiKey, minVersion: min, maxVersion: script.maxVersion?.[apiKey] ?? max })),
-            };
-          } else if (header.requestApiKey === ApiKey.Metadata) {
-            reply = {
-              throttleTimeMs: 0,
-              brokers: ports.map((port, nodeId) => ({ nodeId, host: '127.0.0.1', port, rack: null })),
-              clusterId: 'fake-cluster',
-              controllerId: script.controllerId,
-              topics: [],
-            };
-          } else {
-            reply = script.answer(node, header.requestApiKey, body, version);
-          }
-          const w = new Writer();
-          encodeResponseHeader(w, { correlationId: header.correlationId }, responseHeaderVersion(header.requestApiKey, version));
-          api.encodeResponse(w, reply as never, version);
-          const payload = w.toBuffer();
-          const size = Buffer.alloc(4);
-          size.writeInt32BE(payload.length);
-          socket.write(Buffer.concat([size, payload]));
-        }
-      });
+    const broker = await scriptedBroker((req) => {
+      seen.push({ ...req, node });
+      const { apiKey, apiVersion, body } = req;
+      let reply: unknown;
+      if (apiKey === ApiKey.ApiVersions) {
+        reply = {
+          errorCode: ErrorCode.NONE,
+          throttleTimeMs: 0,
+          apiKeys: SERVED.map(([key, min, max]) => ({ apiKey: key, minVersion: min, maxVersion: script.maxVersion?.[key] ?? max })),
+        };
+      } else if (apiKey === ApiKey.Metadata) {
+        reply = {
+          throttleTimeMs: 0,
+          brokers: ports.map((port, nodeId) => ({ nodeId, host: '127.0.0.1', port, rack: null })),
+          clusterId: 'fake-cluster',
+          controllerId: script.controllerId,
+          topics: [],
+        };
+      } else {
+        reply = script.answer(node, apiKey, body, apiVersion);
+      }
+      return { body: reply, version: apiVersion };
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    servers.push(server);
-    ports.push((server.address() as net.AddressInfo).port);
+    brokers.push(broker);
+    ports.push(broker.port);
   }
   return {
     seen,
     bootstrap: `127.0.0.1:${ports[0]}`,
     async close() {
-      for (const s of sockets) s.destroy();
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all(brokers.map((b) => b.close()));
     },
   };
 }

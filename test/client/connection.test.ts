@@ -1,72 +1,10 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Admin, BrokerConnection, Cluster, ConnectionError, RequestTimeoutError } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ApiKey, apiByKey } from '../../src/protocol/messages/api-table.js';
-import { decodeRequestHeader, encodeResponseHeader, responseHeaderVersion } from '../../src/protocol/messages/headers.js';
-import { Reader, Writer } from '../../src/protocol/primitives.js';
-import { FrameDecoder } from '../../src/network/frame-decoder.js';
+import { ApiKey } from '../../src/protocol/messages/api-table.js';
 import { startTestBroker, trackUnhandledRejections, type TestBroker } from './helpers.js';
-
-interface SeenRequest {
-  apiKey: number;
-  apiVersion: number;
-  clientId: string | null | undefined;
-}
-
-/**
- * A scripted broker: `answer` returns [response body, version to encode it
- * at] or null to stay silent.
- */
-async function fakeBroker(
-  answer: (req: SeenRequest, body: unknown) => { body: unknown; version: number } | null,
-): Promise<{ port: number; seen: SeenRequest[]; close(): Promise<void> }> {
-  const seen: SeenRequest[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 20 });
-    socket.on('data', (chunk: Buffer) => {
-      const frames: Buffer[] = [];
-      decoder.push(chunk, frames);
-      for (const frame of frames) {
-        const r = new Reader(frame);
-        const header = decodeRequestHeader(r);
-        const req = { apiKey: header.requestApiKey, apiVersion: header.requestApiVersion, clientId: header.clientId };
-        seen.push(req);
-        const api = apiByKey(header.requestApiKey)!;
-        let body: unknown = null;
-        try {
-          body = api.decodeRequest(r, header.requestApiVersion);
-        } catch {
-          body = null;
-        }
-        const reply = answer(req, body);
-        if (reply === null) continue;
-        const w = new Writer();
-        encodeResponseHeader(w, { correlationId: header.correlationId }, responseHeaderVersion(header.requestApiKey, reply.version));
-        api.encodeResponse(w, reply.body as never, reply.version);
-        const payload = w.toBuffer();
-        const size = Buffer.alloc(4);
-        size.writeInt32BE(payload.length);
-        socket.write(Buffer.concat([size, payload]));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    seen,
-    async close() {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { scriptedBroker } from './scripted-broker.js';
 
 const apiVersionsBody = (keys: Array<[number, number, number]>) => ({
   errorCode: ErrorCode.NONE,
@@ -90,7 +28,7 @@ describe('broker connection', () => {
   after(() => unhandled.assertNone());
 
   it('falls back to the ApiVersions version the broker speaks, then picks the highest common version per API', async () => {
-    const fake = await fakeBroker((req) => {
+    const fake = await scriptedBroker((req) => {
       if (req.apiKey !== ApiKey.ApiVersions) return null;
       if (req.apiVersion > 2) {
         // What a broker that does not know the version does: v0 layout, UNSUPPORTED_VERSION, its own range.
@@ -120,7 +58,7 @@ describe('broker connection', () => {
   });
 
   it('falls back to ApiVersions v0 when the broker names no version', async () => {
-    const fake = await fakeBroker((req) => {
+    const fake = await scriptedBroker((req) => {
       if (req.apiVersion > 0) return { body: { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: [] }, version: 0 };
       return { body: apiVersionsBody([[ApiKey.ApiVersions, 0, 0], [ApiKey.Metadata, 1, 1]]), version: 0 };
     });
@@ -138,7 +76,7 @@ describe('broker connection', () => {
   });
 
   it('fails a request that gets no answer within its timeout, and drops the connection', async () => {
-    const fake = await fakeBroker((req) =>
+    const fake = await scriptedBroker((req) =>
       req.apiKey === ApiKey.ApiVersions ? { body: apiVersionsBody([[ApiKey.ApiVersions, 0, 4], [ApiKey.Metadata, 0, 12]]), version: req.apiVersion } : null,
     );
     try {

@@ -5,6 +5,7 @@
  * client settings from `--command-config` files and `k=v` flags, and the
  * one-line rendering of errors.
  */
+import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, type Option } from 'commander';
 import { parseKeyValuePairs, readPropertiesFile } from '../config/properties.js';
 import { ConfigError } from '../config/errors.js';
@@ -121,6 +122,15 @@ export async function clientSettings(
   for (const [k, v] of parseKeyValuePairs(pairs ?? [])) settings[k] = v;
   for (const [k, v] of Object.entries(fixed)) if (v !== undefined) settings[k] = v;
   return settings;
+}
+
+/** A file a tool was told to read (a JSON plan, a partition list), as text; a CliError naming it if it cannot be read. */
+export async function readTextFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`Unable to read ${path}: ${(error as Error).message}`);
+  }
 }
 
 /** `k=v` pairs from repeated flags, as a map (`--property print.key=true`). */

@@ -5,10 +5,9 @@
  * (--path-to-json-file) or every partition (--all-topic-partitions), and
  * prints Kafka's summary lines.
  */
-import { readFile } from 'node:fs/promises';
 import { Admin, KafkaError, TimeoutError, type ElectionResult, type ElectionType, type TopicPartition } from '../client/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { CliError, clientSettings, intArg, newCommand, parseArgs, processIo, runTool, type CliIo } from './common.js';
+import { CliError, clientSettings, intArg, newCommand, parseArgs, processIo, readTextFile, runTool, type CliIo } from './common.js';
 import { compareTopicPartitions, parseElectionPartitions, tpName } from './partition-json.js';
 
 interface ElectionOptions {
@@ -46,7 +45,7 @@ async function runElection(argv: string[], io: CliIo): Promise<number> {
   checkArgs(opts);
 
   let partitions: TopicPartition[] | null = null;
-  if (opts.pathToJsonFile !== undefined) partitions = parseElectionPartitions(await readText(opts.pathToJsonFile));
+  if (opts.pathToJsonFile !== undefined) partitions = parseElectionPartitions(await readTextFile(opts.pathToJsonFile));
   else if (opts.topic !== undefined) partitions = [{ topic: opts.topic, partition: opts.partition! }];
 
   const settings = await clientSettings(opts['admin.config'], [], {
@@ -81,14 +80,6 @@ function checkArgs(opts: ElectionOptions): void {
   if (ways.length !== 1) throw new CliError('One and only one of the following options is required: topic, all-topic-partitions, path-to-json-file');
   if (opts.topic !== undefined && opts.partition === undefined) throw new CliError('Missing required option(s): partition');
   if (opts.topic === undefined && opts.partition !== undefined) throw new CliError('Option partition is only allowed if topic is used');
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`Unable to read ${path}: ${(error as Error).message}`);
-  }
 }
 
 /** Kafka's output: the elected partitions, those that already had the right leader, then one line per failure. */

@@ -11,7 +11,6 @@
  * configs (*.replication.throttled.replicas), which this broker does not
  * have. The tool says so and runs the reassignment unthrottled.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Admin, AdminError, ErrorCode, KafkaError, type PartitionReassignment } from '../client/index.js';
 import { assignReplicas } from '../controller/assignment.js';
@@ -23,6 +22,7 @@ import {
   newCommand,
   parseArgs,
   processIo,
+  readTextFile,
   requireOptions,
   runTool,
   type CliIo,
@@ -157,14 +157,6 @@ function checkArgs(program: Command, opts: ReassignOptions): Action {
   return action;
 }
 
-async function readJsonFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new CliError(`Unable to read ${path}: ${(error as Error).message}`);
-  }
-}
-
 /** `--broker-list "0,1,2"`. */
 export function parseBrokerList(text: string): number[] {
   const ids = text.split(',').map((s) => {
@@ -210,7 +202,7 @@ export function proposeAssignment(current: readonly PartitionReplicas[], liveLis
 
 async function generate(admin: Admin, opts: ReassignOptions, io: CliIo): Promise<void> {
   const brokers = parseBrokerList(opts.brokerList!);
-  const topics = parseTopicsToMove(await readJsonFile(opts.topicsToMoveJsonFile!));
+  const topics = parseTopicsToMove(await readTextFile(opts.topicsToMoveJsonFile!));
   const dupTopics = duplicates(topics);
   if (dupTopics.length > 0) throw new CliError(`List of topics to reassign contains duplicate entries: ${dupTopics.join(',')}`);
   const current = topics.length === 0 ? [] : await topicAssignments(admin, topics);
@@ -241,7 +233,7 @@ function throttleNotice(opts: ReassignOptions, io: CliIo): void {
 }
 
 async function execute(admin: Admin, opts: ReassignOptions, io: CliIo): Promise<void> {
-  const plan = parseReassignment(await readJsonFile(opts.reassignmentJsonFile!));
+  const plan = parseReassignment(await readTextFile(opts.reassignmentJsonFile!));
   checkReassignment(plan);
   if (!opts.additional && (await admin.listPartitionReassignments()).length > 0) throw new TerseError(CANNOT_EXECUTE_BECAUSE_OF_EXISTING);
   const known = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
@@ -273,7 +265,7 @@ function errorText(error: KafkaError): string {
 }
 
 async function verify(admin: Admin, opts: ReassignOptions, io: CliIo): Promise<void> {
-  const plan = parseReassignment(await readJsonFile(opts.reassignmentJsonFile!));
+  const plan = parseReassignment(await readTextFile(opts.reassignmentJsonFile!));
   const ongoing = new Map((await admin.listPartitionReassignments({ partitions: plan })).map((r) => [tpName(r), r]));
   const current = await partitionAssignments(admin, plan);
   const lines = ['Status of partition reassignment:'];
@@ -291,7 +283,7 @@ async function verify(admin: Admin, opts: ReassignOptions, io: CliIo): Promise<v
 }
 
 async function cancel(admin: Admin, opts: ReassignOptions, io: CliIo): Promise<void> {
-  const plan = parseReassignment(await readJsonFile(opts.reassignmentJsonFile!));
+  const plan = parseReassignment(await readTextFile(opts.reassignmentJsonFile!));
   const active = (await admin.listPartitionReassignments({ partitions: plan }))
     .filter((r) => r.addingReplicas.length > 0 || r.removingReplicas.length > 0)
     .sort(compareTopicPartitions);

@@ -33,11 +33,20 @@ export function formatCheckpoint(entries: Iterable<CheckpointEntry>): string {
     if (!Number.isSafeInteger(e.offset)) throw new RangeError(`checkpoint offset ${e.offset} is not an integer`);
     lines.push(`${e.topic} ${e.partition} ${e.offset}`);
   }
-  return `${VERSION}\n${lines.length}\n${lines.map((l) => `${l}\n`).join('')}`;
+  return formatCheckpointText(lines);
 }
 
-/** Parses a checkpoint; throws CorruptCheckpointError on anything malformed. */
-export function parseCheckpoint(text: string, path = '<checkpoint>'): Map<string, CheckpointEntry> {
+/** A checkpoint file's text: the version line, the count line, then one line per entry. */
+export function formatCheckpointText(entryLines: readonly string[]): string {
+  return `${VERSION}\n${entryLines.length}\n${entryLines.map((l) => `${l}\n`).join('')}`;
+}
+
+/**
+ * The entry lines of a checkpoint file's text, each split at whitespace,
+ * after checking the version and count lines (the framing every checkpoint
+ * kind shares; each kind checks its own fields). Entry `i` is line `i + 3`.
+ */
+export function parseCheckpointText(text: string, path: string): string[][] {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
   const bad = (detail: string) => new CorruptCheckpointError(path, detail);
@@ -46,19 +55,25 @@ export function parseCheckpoint(text: string, path = '<checkpoint>'): Map<string
   const count = Number(lines[1]!.trim());
   if (!Number.isInteger(count) || count < 0) throw bad(`bad entry count ${JSON.stringify(lines[1])}`);
   if (lines.length - 2 !== count) throw bad(`expected ${count} entries, found ${lines.length - 2}`);
+  return lines.slice(2).map((line) => line.trim().split(/\s+/));
+}
+
+/** Parses a checkpoint; throws CorruptCheckpointError on anything malformed. */
+export function parseCheckpoint(text: string, path = '<checkpoint>'): Map<string, CheckpointEntry> {
+  const bad = (detail: string) => new CorruptCheckpointError(path, detail);
   const result = new Map<string, CheckpointEntry>();
-  for (let i = 2; i < lines.length; i++) {
-    const parts = lines[i]!.trim().split(/\s+/);
-    if (parts.length !== 3) throw bad(`line ${i + 1} is not "topic partition offset"`);
+  for (const [i, parts] of parseCheckpointText(text, path).entries()) {
+    const line = i + 3;
+    if (parts.length !== 3) throw bad(`line ${line} is not "topic partition offset"`);
     const [topic, p, o] = parts as [string, string, string];
     const partition = Number(p);
     const offset = Number(o);
-    if (!/^-?\d+$/.test(p) || !/^-?\d+$/.test(o) || !Number.isSafeInteger(offset)) throw bad(`line ${i + 1} has a non-numeric field`);
+    if (!/^-?\d+$/.test(p) || !/^-?\d+$/.test(o) || !Number.isSafeInteger(offset)) throw bad(`line ${line} has a non-numeric field`);
     const entry = { topic, partition, offset };
     try {
       checkTopicPartition(entry);
     } catch (err) {
-      throw bad(`line ${i + 1}: ${(err as Error).message}`);
+      throw bad(`line ${line}: ${(err as Error).message}`);
     }
     result.set(tpKey(entry), entry);
   }

@@ -9,7 +9,7 @@
  * Entries grow with appends (an epoch enters with the base offset of its
  * first batch), shrink with the log (truncation from the end, log start
  * moving up) and are kept in `leader-epoch-checkpoint` beside the segments,
- * in Kafka's text format:
+ * in Kafka's checkpoint text format (checkpoint.ts frames it):
  *
  *     0            <- version
  *     2            <- number of entries
@@ -23,6 +23,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '../logging.js';
+import { formatCheckpointText, parseCheckpointText } from './checkpoint.js';
 import { CorruptCheckpointError } from './errors.js';
 import { isErrno, writeFileAtomic } from './file-io.js';
 
@@ -31,7 +32,6 @@ export const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_EPOCH_OFFSET = -1;
 
-const VERSION = 0;
 
 export interface EpochEntry {
   epoch: number;
@@ -45,29 +45,22 @@ export interface EpochEndOffset {
 }
 
 export function formatLeaderEpochCheckpoint(entries: readonly EpochEntry[]): string {
-  return `${VERSION}\n${entries.length}\n${entries.map((e) => `${e.epoch} ${e.startOffset}\n`).join('')}`;
+  return formatCheckpointText(entries.map((e) => `${e.epoch} ${e.startOffset}`));
 }
 
 /** Parses the checkpoint text; throws CorruptCheckpointError on anything malformed or out of order. */
 export function parseLeaderEpochCheckpoint(text: string, path = LEADER_EPOCH_CHECKPOINT): EpochEntry[] {
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
   const bad = (detail: string) => new CorruptCheckpointError(path, detail);
-  if (lines.length < 2) throw bad('missing version or count line');
-  if (lines[0]!.trim() !== String(VERSION)) throw bad(`unsupported version ${JSON.stringify(lines[0])}`);
-  const count = Number(lines[1]!.trim());
-  if (!Number.isInteger(count) || count < 0) throw bad(`bad entry count ${JSON.stringify(lines[1])}`);
-  if (lines.length - 2 !== count) throw bad(`expected ${count} entries, found ${lines.length - 2}`);
   const entries: EpochEntry[] = [];
-  for (let i = 2; i < lines.length; i++) {
-    const parts = lines[i]!.trim().split(/\s+/);
-    if (parts.length !== 2 || !parts.every((p) => /^\d+$/.test(p))) throw bad(`line ${i + 1} is not "epoch startOffset"`);
+  for (const [i, parts] of parseCheckpointText(text, path).entries()) {
+    const line = i + 3;
+    if (parts.length !== 2 || !parts.every((p) => /^\d+$/.test(p))) throw bad(`line ${line} is not "epoch startOffset"`);
     const epoch = Number(parts[0]);
     const startOffset = Number(parts[1]);
-    if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(startOffset)) throw bad(`line ${i + 1} is out of range`);
+    if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(startOffset)) throw bad(`line ${line} is out of range`);
     const prev = entries.at(-1);
     if (prev !== undefined && (epoch <= prev.epoch || startOffset < prev.startOffset)) {
-      throw bad(`line ${i + 1}: epochs and offsets must increase`);
+      throw bad(`line ${line}: epochs and offsets must increase`);
     }
     entries.push({ epoch, startOffset });
   }

@@ -315,14 +315,16 @@ export function resolveProducerConfig(input: Readonly<Record<string, ConfigValue
   const config = new ResolvedConfig(PRODUCER, input);
   requireBootstrap(config);
   const transactional = config.nullableString('transactional.id') !== null;
-  if (transactional && input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null && !config.bool('enable.idempotence')) {
+  // As the Java client: the settings idempotence needs are checked only when it was asked for (by a transactional.id or explicitly).
+  const idempotenceSet = input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null;
+  if (transactional && idempotenceSet && !config.bool('enable.idempotence')) {
     throw new ConfigError({
       key: 'enable.idempotence',
       value: String(input['enable.idempotence']),
       message: 'Cannot set a transactional.id without also enabling idempotence.',
     });
   }
-  if (transactional || (input['enable.idempotence'] !== undefined && input['enable.idempotence'] !== null && config.bool('enable.idempotence'))) {
+  if (transactional || (idempotenceSet && config.bool('enable.idempotence'))) {
     const problem = (key: string, message: string): never => {
       throw new ConfigError({ key, value: String(input[key] ?? ''), message });
     };
